@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// A C fixture plugin used by the plugin-host tests: one tiny `.so` per failure mode.
+func fixture(_ name: String) -> (product: Product, target: Target) {
+    (
+        .library(name: "Fixture\(name)", type: .dynamic, targets: ["Fixture\(name)"]),
+        .target(
+            name: "Fixture\(name)", dependencies: ["CGoDispatchABI"], path: "Tests/PluginFixtures/\(name)",
+            publicHeadersPath: ".")
+    )
+}
+
+let fixtures = [
+    "NoEntry", "NullDescriptor", "WrongVersion", "NextMajor", "DuplicateAction", "Unresolved",
+    "ToolchainMismatch", "Probe", "RejectParams",
+].map(fixture)
+
+/// A bundled plugin: its own shared library under Plugins/, never linked into the engine.
+func bundledPlugin(_ name: String) -> (product: Product, target: Target) {
+    (
+        .library(name: "GoDispatch\(name)", type: .dynamic, targets: ["GoDispatch\(name)"]),
+        .target(name: "GoDispatch\(name)", dependencies: ["GoDispatchPluginKit"], path: "Plugins/\(name)")
+    )
+}
+
+let bundled = ["Messaging", "Rooms"].map(bundledPlugin)
+
+let package = Package(
+    name: "GoDispatch",
+    products: [
+        .library(name: "GoDispatchPluginKit", targets: ["GoDispatchPluginKit"]),
+        .library(name: "GoDispatchCore", targets: ["GoDispatchCore"]),
+    ] + bundled.map(\.product) + fixtures.map(\.product),
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CGoDispatchABI"),
+        .target(name: "GoDispatchPluginKit", dependencies: ["CGoDispatchABI"]),
+        .target(
+            name: "GoDispatchCore",
+            dependencies: [
+                "CGoDispatchABI",
+                "GoDispatchPluginKit",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "GoDispatchCoreTests",
+            dependencies: ["GoDispatchCore", "CGoDispatchABI"]
+        ),
+    ] + bundled.map(\.target) + fixtures.map(\.target)
+)

@@ -1,0 +1,56 @@
+import CGoDispatchABI
+import GoDispatchPluginKit
+
+/// The bundled rooms plugin: `_join` and `_leave` for the sending connection.
+let roomsPlugin = PluginDefinition(
+    name: "rooms",
+    version: "1.0.0",
+    description: "Join and leave rooms",
+    actions: [join, leave]
+)
+
+/// The plugin's entry symbol (ABI major 1).
+@_cdecl("godispatch_plugin_entry_v1")
+public func godispatchPluginEntry(_ host: UnsafePointer<gd_host_api>?) -> UnsafePointer<gd_plugin_descriptor>? {
+    roomsPlugin.export(host: host)
+}
+
+/// Checks a room step's params at config time.
+func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> AnyObject? {
+    try config.allowOnly(["room"])
+    try config.require("room")
+    return nil
+}
+
+let join = ActionDefinition(
+    name: "_join",
+    description: "Add the sending connection to `room` (created on first join)",
+    instantiate: instantiateRoomStep,
+    invoke: { call, _ in
+        do throws(ActionError) {
+            let room = try call.borrowedString("room")
+            let status = call.host.pointee.join(call.raw, room)
+            guard status == GD_OK.rawValue else { return .failure(.failed("could not join room (status \(status))")) }
+            return .ok
+        } catch {
+            return .failure(error)
+        }
+    }
+)
+
+let leave = ActionDefinition(
+    name: "_leave",
+    description: "Remove the sending connection from `room`",
+    instantiate: instantiateRoomStep,
+    invoke: { call, _ in
+        do throws(ActionError) {
+            let room = try call.borrowedString("room")
+            let status = call.host.pointee.leave(call.raw, room)
+            if status == GD_ERR_NOT_FOUND.rawValue { return .failure(.failed("not a member of room \(room.string)")) }
+            guard status == GD_OK.rawValue else { return .failure(.failed("could not leave room (status \(status))")) }
+            return .ok
+        } catch {
+            return .failure(error)
+        }
+    }
+)

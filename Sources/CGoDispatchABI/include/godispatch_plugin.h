@@ -1,0 +1,337 @@
+/*
+ * godispatch_plugin.h — the GoDispatch plugin ABI, version 1.
+ *
+ * This header is the whole contract between the GoDispatch engine (the "host")
+ * and an action plugin: a shared library that the engine dlopen()s at start-up.
+ * It depends on <stdint.h>, <stddef.h> and <stdbool.h> only, so a plugin can be
+ * written in C, Swift (through GoDispatchPluginKit) or anything that speaks C.
+ *
+ * A plugin exports exactly one symbol:
+ *
+ *     const gd_plugin_descriptor *godispatch_plugin_entry_v1(const gd_host_api *host);
+ *
+ * The host calls it once, right after dlopen(RTLD_NOW | RTLD_LOCAL). The plugin
+ * keeps `host` (valid for the life of the process) and returns a descriptor that
+ * it owns and never frees. The host checks `size`, `abi_major` and `toolchain`
+ * before it touches any action; a mismatch refuses the whole plugin.
+ *
+ * Versioning:
+ *   - The major version is in the entry symbol's name and in GD_ABI_MAJOR. A new
+ *     major is a new symbol; an engine refuses a plugin of another major.
+ *   - A minor version only appends: new fields at the end of a struct, new
+ *     functions at the end of gd_host_api. Every struct starts with its size, so
+ *     an old plugin keeps working on a newer host, and a newer plugin checks
+ *     `host->size` (GD_HOST_HAS(host, field)) before calling a function that an
+ *     older host may lack.
+ *
+ * Ownership: every pointer below says who owns it and how long it lives.
+ *   "borrowed" means: the callee may read it during the call only and must copy
+ *   what it wants to keep.
+ *
+ * Threading: invoke() runs on the event loop of the connection that sent the
+ * message; it must not block. Slow work returns GD_PENDING after defer() and
+ * finishes with complete(), which may be called once from any thread.
+ */
+#ifndef GODISPATCH_PLUGIN_H
+#define GODISPATCH_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI major version: changes only with incompatible changes (new entry symbol). */
+#define GD_ABI_MAJOR 1
+/** ABI minor version: grows when fields or host functions are appended. */
+#define GD_ABI_MINOR 0
+/** Name of the one symbol a version-1 plugin exports. */
+#define GD_ENTRY_SYMBOL "godispatch_plugin_entry_v1"
+/** Capacity of gd_error.message, including its terminating NUL. */
+#define GD_ERROR_CAPACITY 512
+
+/* ------------------------------------------------------------------ status */
+
+/** Result of instantiate(), invoke() and most host functions. */
+typedef enum gd_status {
+    /** Done, successfully. */
+    GD_OK = 0,
+    /** invoke() only: the action deferred its work; complete() will be called once. */
+    GD_PENDING = 1,
+    /** Generic failure; the message says why. The pipeline stops with `action_failed`. */
+    GD_ERR_FAILED = -1,
+    /** Parameters are missing or of the wrong type. */
+    GD_ERR_INVALID = -2,
+    /** The action refuses the message; the pipeline stops with `forbidden`. */
+    GD_ERR_FORBIDDEN = -3,
+    /** A named connection, user or room does not exist. */
+    GD_ERR_NOT_FOUND = -4,
+    /** A host function was called with a call handle that is no longer valid. */
+    GD_ERR_STALE = -5
+} gd_status;
+
+/* ------------------------------------------------------------------ values */
+
+/** A byte string that is not NUL-terminated. Ownership is stated where it is used. */
+typedef struct gd_str {
+    const char *data;
+    size_t len;
+} gd_str;
+
+/** What a gd_value holds. */
+typedef enum gd_value_kind {
+    /** No value (a missing template path, a JSON null, an absent parameter). */
+    GD_VALUE_NULL = 0,
+    /** `text` is a plain UTF-8 string, already unescaped. */
+    GD_VALUE_STRING = 1,
+    /** `text` is one JSON value (number, true/false, object or array) as bytes. */
+    GD_VALUE_JSON = 2
+} gd_value_kind;
+
+/** A parameter or cargo value. Ownership of `text` is stated by whoever hands it out. */
+typedef struct gd_value {
+    int32_t kind; /* gd_value_kind */
+    gd_str text;
+} gd_value;
+
+/** gd_param.flags bit: at config time, the value is a template and is only known per message. */
+#define GD_PARAM_TEMPLATED 1u
+
+/** One named parameter of a pipeline step. */
+typedef struct gd_param {
+    gd_str name;
+    gd_value value;
+    /** GD_PARAM_* bits. At config time a templated value holds its template source (GD_VALUE_STRING). */
+    uint32_t flags;
+} gd_param;
+
+/** An error message buffer. OWNERSHIP: host; the plugin writes into it during the call. */
+typedef struct gd_error {
+    uint32_t size;
+    /** Bytes of `message` in use, without the NUL. */
+    uint32_t len;
+    char message[GD_ERROR_CAPACITY];
+} gd_error;
+
+/** Copy a NUL-terminated message into `error` (truncated to fit). */
+static inline void gd_error_set(gd_error *error, const char *message) {
+    if (error == NULL || message == NULL) return;
+    uint32_t n = 0;
+    while (message[n] != '\0' && n < GD_ERROR_CAPACITY - 1) {
+        error->message[n] = message[n];
+        n++;
+    }
+    error->message[n] = '\0';
+    error->len = n;
+}
+
+/* ------------------------------------------------------------------ steps */
+
+/**
+ * A pipeline step as written in the configuration, handed to instantiate() at
+ * load time. OWNERSHIP: host; borrowed for the duration of instantiate().
+ */
+typedef struct gd_step_config {
+    uint32_t size;
+    /** The event this step belongs to, e.g. "chat.send". */
+    gd_str event;
+    /** The step's `id`, or empty. */
+    gd_str step_id;
+    /** The action name, e.g. "_notify_room". */
+    gd_str action;
+    /** "file:line:column" of the step in the configuration, for messages. */
+    gd_str location;
+    /** Static parameters: literal values as GD_VALUE_STRING / GD_VALUE_JSON, templates flagged GD_PARAM_TEMPLATED. */
+    const gd_param *params;
+    size_t param_count;
+} gd_step_config;
+
+/** One invocation of an action for one message. OWNERSHIP: host; valid until invoke() returns. */
+typedef struct gd_call gd_call;
+
+/* ------------------------------------------------------------------ actions */
+
+/**
+ * An action a plugin provides. OWNERSHIP: plugin; must live as long as the process.
+ *
+ * instantiate (optional): called once per pipeline step at config load. Check the
+ *   static params and pre-parse them; put anything worth keeping in *step_state.
+ *   Return GD_OK, or an error status with `error` filled: the configuration is
+ *   refused, naming the step's location and your message.
+ * release (optional): frees a step_state made by instantiate (on shutdown or reload).
+ * invoke (required): run the action for one message. Resolved params and the cargo
+ *   are read through the host table with `call`. Return GD_OK, GD_PENDING (after
+ *   defer()), or an error status with `error` filled.
+ */
+typedef struct gd_action {
+    uint32_t size;
+    /** NUL-terminated, static. By convention bundled actions start with '_'. */
+    const char *name;
+    /** NUL-terminated one-line description, static; may be NULL. */
+    const char *description;
+    /** Opaque to the host; passed back to every callback. */
+    void *action_data;
+    int32_t (*instantiate)(void *action_data, const gd_step_config *config, void **step_state, gd_error *error);
+    void (*release)(void *action_data, void *step_state);
+    int32_t (*invoke)(void *action_data, void *step_state, gd_call *call, gd_error *error);
+} gd_action;
+
+/** What the entry function returns. OWNERSHIP: plugin; built once, never freed. */
+typedef struct gd_plugin_descriptor {
+    /** sizeof(gd_plugin_descriptor) as the plugin was compiled. */
+    uint32_t size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    /** NUL-terminated plugin name and version, e.g. "messaging", "1.0.0". */
+    const char *name;
+    const char *version;
+    /**
+     * The Swift toolchain the plugin was built with (GoDispatchPluginKit fills it
+     * in), or NULL for a plugin with no Swift code. The host refuses a Swift plugin
+     * built by another toolchain: Swift has no stable ABI on Linux.
+     */
+    const char *toolchain;
+    /** NUL-terminated one-line description; may be NULL. */
+    const char *description;
+    const gd_action *actions;
+    size_t action_count;
+} gd_plugin_descriptor;
+
+/* ------------------------------------------------------------------ host */
+
+/** Log levels for gd_host_api.log. */
+typedef enum gd_log_level {
+    GD_LOG_TRACE = 0,
+    GD_LOG_DEBUG = 1,
+    GD_LOG_INFO = 2,
+    GD_LOG_NOTICE = 3,
+    GD_LOG_WARNING = 4,
+    GD_LOG_ERROR = 5
+} gd_log_level;
+
+/** gd_message.flags bit: send_room skips the connection that sent the message. */
+#define GD_SEND_EXCLUDE_ORIGIN 1u
+
+/**
+ * A message to send. The host builds the frame
+ * {"event":event,"target":target,"payload":payload,"from":<sender's user id>}
+ * once and shares it between all recipients. OWNERSHIP: caller; borrowed.
+ */
+typedef struct gd_message {
+    uint32_t size;
+    /** Event name clients see, e.g. "chat.message". Required. */
+    gd_str event;
+    /** Target clients see (a room name, say); empty = omitted. send_room uses the room. */
+    gd_str target;
+    /** The payload: GD_VALUE_NULL, a string, or JSON. */
+    gd_value payload;
+    /** GD_SEND_* bits. */
+    uint32_t flags;
+} gd_message;
+
+/** Which side set_permissions changes. */
+typedef enum gd_permission_op {
+    GD_PERMISSIONS_SET = 0,
+    GD_PERMISSIONS_ADD = 1,
+    GD_PERMISSIONS_REMOVE = 2
+} gd_permission_op;
+
+/** What disconnect() closes. */
+typedef enum gd_disconnect_scope {
+    GD_DISCONNECT_CONNECTION = 0,
+    GD_DISCONNECT_USER = 1
+} gd_disconnect_scope;
+
+/** Identifies a deferred invocation; 0 is never a valid ticket. */
+typedef uint64_t gd_ticket;
+
+/**
+ * The host functions. OWNERSHIP: host; valid for the life of the process.
+ * New functions are only ever appended; check GD_HOST_HAS before calling one
+ * newer than the minor you need.
+ *
+ * Unless stated otherwise, `call` must be the handle passed to the current
+ * invoke() and the function must be called on that invoke()'s thread before it
+ * returns. gd_str arguments are borrowed. Values handed out through gd_value /
+ * gd_str pointers stay valid until invoke() returns.
+ */
+typedef struct gd_host_api {
+    /** sizeof(gd_host_api) as the host was compiled. */
+    uint32_t size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* ---- 1.0 ---- */
+
+    /** Log through the engine's logger. Any thread. `plugin` names the source. */
+    void (*log)(int32_t level, gd_str plugin, gd_str message);
+
+    /** A resolved parameter by name; GD_ERR_NOT_FOUND (and a NULL value) if the step has none. */
+    int32_t (*param)(const gd_call *call, gd_str name, gd_value *out);
+    /** Number of resolved parameters. */
+    size_t (*param_count)(const gd_call *call);
+    /** The i-th resolved parameter (0-based). */
+    int32_t (*param_at)(const gd_call *call, size_t index, gd_param *out);
+    /**
+     * A value of the cargo by path, as a template would name it: "payload.text",
+     * "target", "event", "user.id", "user.perms", "connection.id", "message.id",
+     * "steps.<id>.field". A missing path gives GD_VALUE_NULL and GD_OK.
+     */
+    int32_t (*cargo)(const gd_call *call, gd_str path, gd_value *out);
+
+    /** Send to the connection that sent the message. Returns recipients (0 or 1) or an error status. */
+    int64_t (*send_origin)(gd_call *call, const gd_message *message);
+    /** Send to one connection by id. Returns 1, or GD_ERR_NOT_FOUND. */
+    int64_t (*send_connection)(gd_call *call, gd_str connection_id, const gd_message *message);
+    /** Send to every connection of a user. Returns the number of connections reached. */
+    int64_t (*send_user)(gd_call *call, gd_str user_id, const gd_message *message);
+    /** Send to every member of a room. Returns the number of connections reached. */
+    int64_t (*send_room)(gd_call *call, gd_str room, const gd_message *message);
+
+    /** Add the origin connection to a room (created on first join). GD_OK if already a member. */
+    int32_t (*join)(gd_call *call, gd_str room);
+    /** Remove the origin connection from a room. GD_ERR_NOT_FOUND if it was not a member. */
+    int32_t (*leave)(gd_call *call, gd_str room);
+
+    /** 1 if the user (empty = the origin's user) holds the permission now, 0 if not, or an error status. */
+    int32_t (*has_permission)(gd_call *call, gd_str user_id, gd_str permission);
+    /**
+     * Change a connected user's live permissions (empty user_id = the origin's user).
+     * Every connection of that user sees the change at once. GD_ERR_NOT_FOUND if the
+     * user has no connection on this node.
+     */
+    int32_t (*set_permissions)(gd_call *call, gd_str user_id, int32_t op, const gd_str *permissions, size_t count);
+    /** Close a connection or every connection of a user. Returns how many were closed. */
+    int64_t (*disconnect)(gd_call *call, int32_t scope, gd_str id, uint16_t code, gd_str reason);
+
+    /** The step's result (one JSON value), readable by later steps as {{steps.<id>...}}. Copied. */
+    int32_t (*set_result)(gd_call *call, gd_str json);
+
+    /**
+     * Defer the invocation: invoke() then returns GD_PENDING. The ticket stays valid
+     * until complete() is called with it or the step times out. Returns 0 on error.
+     */
+    gd_ticket (*defer)(gd_call *call);
+    /**
+     * Finish a deferred invocation. Any thread, exactly once, possibly before invoke()
+     * returns. `result_json` (may be empty) becomes the step's result; on an error
+     * status `message` says why. Borrowed. Returns GD_ERR_STALE for an unknown,
+     * timed-out or already completed ticket (the call is then ignored).
+     */
+    int32_t (*complete)(gd_ticket ticket, int32_t status, gd_str result_json, gd_str message);
+} gd_host_api;
+
+/** True if the host table has the function `field` (it was appended in a minor this host knows). */
+#define GD_HOST_HAS(host, field) \
+    ((host) != NULL && (size_t)(host)->size >= offsetof(gd_host_api, field) + sizeof((host)->field))
+
+/** The signature of the entry symbol. */
+typedef const gd_plugin_descriptor *(*gd_plugin_entry_fn)(const gd_host_api *host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GODISPATCH_PLUGIN_H */

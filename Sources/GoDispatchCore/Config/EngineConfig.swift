@@ -1,0 +1,109 @@
+/// A value with the place it was written.
+public struct Located<Value: Sendable>: Sendable {
+    /// The value.
+    public let value: Value
+    /// Where it is written.
+    public let location: SourceLocation
+}
+
+/// The whole configuration file as typed values (before compilation).
+public struct EngineConfig: Sendable {
+    /// The file it came from.
+    public var file: String
+    /// `server:`
+    public var server: ServerSettings
+    /// `auth:`
+    public var auth: AuthSettings
+    /// `connections:`
+    public var connections: ConnectionSettings
+    /// `plugins:`
+    public var plugins: PluginSettings
+    /// `events:`, in file order.
+    public var events: [EventDefinition]
+}
+
+/// `server:` — where and how the transport listens.
+public struct ServerSettings: Sendable {
+    /// Host part of `listen` (default 127.0.0.1).
+    public var host: String = "127.0.0.1"
+    /// Port part of `listen` (default 8080).
+    public var port: Int = 8080
+    /// The WebSocket upgrade path (default `/ws`).
+    public var path: String = "/ws"
+    /// Largest accepted client message (default 64 KiB); larger closes with 1009.
+    public var maxMessageBytes: Int = 65_536
+    /// How often the server pings an idle client (default 30 s).
+    public var pingInterval: Duration = .seconds(30)
+    /// A client silent for this long is closed (default 90 s).
+    public var idleTimeout: Duration = .seconds(90)
+    /// Most bytes queued for a client before it counts as too slow and is closed (default 4 MiB).
+    public var maxOutboundBytes: Int = 4 << 20
+}
+
+/// `auth:`
+public struct AuthSettings: Sendable {
+    /// `auth.jwt:`
+    public var jwt: JWTSettings
+}
+
+/// `auth.jwt:` — every connection must carry a valid token.
+public struct JWTSettings: Sendable {
+    /// Accepted algorithms (default `[HS256]`).
+    public var algorithms: [String] = ["HS256"]
+    /// The shared secret for HS* algorithms (after `${VAR}` substitution).
+    public var secret: String?
+    /// Clock skew allowed for `exp` and `nbf`.
+    public var leeway: Duration = .seconds(0)
+    /// Where `secret` is written, for warnings.
+    public var secretLocation: SourceLocation?
+}
+
+/// What happens when a user opens one connection more than allowed.
+public enum ConnectionLimitStrategy: String, Sendable, CaseIterable {
+    /// Refuse the new connection (HTTP 429).
+    case reject
+    /// Accept it and close the user's oldest connection (close code 4001).
+    case cycle
+}
+
+/// `connections:`
+public struct ConnectionSettings: Sendable {
+    /// Most connections per user; nil = no limit.
+    public var perUserLimit: Int?
+    /// What to do past the limit.
+    public var strategy: ConnectionLimitStrategy = .reject
+}
+
+/// `plugins:`
+public struct PluginSettings: Sendable {
+    /// The folder whose `.so` files are loaded, resolved against the config file's folder.
+    public var directory: String
+    /// How long a step may stay pending before the pipeline fails (default 10 s).
+    public var stepTimeout: Duration = .seconds(10)
+}
+
+/// One client event: who may send it and what it does.
+public struct EventDefinition: Sendable {
+    /// The event name clients send.
+    public let name: String
+    /// Where the event is written.
+    public let location: SourceLocation
+    /// Permissions the sender must hold (templates allowed).
+    public var requires: [Located<String>]
+    /// The steps, in order.
+    public var pipeline: [StepDefinition]
+}
+
+/// One pipeline step as written.
+public struct StepDefinition: Sendable {
+    /// Optional `id`, for later steps to read this one's result.
+    public var id: Located<String>?
+    /// The action's name.
+    public var action: Located<String>
+    /// Params in file order; values may contain templates.
+    public var params: [(name: String, value: Located<JSONValue>)]
+    /// Overrides `plugins.step_timeout`.
+    public var timeout: Duration?
+    /// Where the step is written.
+    public let location: SourceLocation
+}

@@ -1,0 +1,118 @@
+/// What a pipeline's templates can read for one message: the envelope, the sender and earlier results.
+struct Cargo {
+    let message: InboundMessage
+    let connection: Connection
+    /// Results of earlier steps with an `id`, as JSON.
+    var stepResults: [String: [UInt8]] = [:]
+
+    /// Looks up a reference; a missing path is null.
+    func resolve(_ reference: TemplateReference) -> ResolvedValue {
+        switch reference.root {
+        case .payload:
+            guard let range = message.payloadRange else { return .null }
+            return message.bytes.withUnsafeBytes { Self.navigate(JSONReader($0), from: range, path: reference.path) }
+        case .target:
+            return message.target.map { .string(Array($0.utf8)) } ?? .null
+        case .event:
+            return .string(Array(message.event.utf8))
+        case .userID:
+            return .string(Array(connection.user.id.utf8))
+        case .userPermissions:
+            var writer = JSONWriter()
+            writer.write(.array(connection.user.permissions.snapshot.sorted().map(JSONValue.string)))
+            return .json(writer.bytes)
+        case .connectionID:
+            return .string(Array(connection.id.utf8))
+        case .messageID:
+            guard let range = message.idRange else { return .null }
+            return message.bytes.withUnsafeBytes { ResolvedValue.fromJSON(JSONReader($0), range) }
+        case .step(let id):
+            guard let result = stepResults[id] else { return .null }
+            return result.withUnsafeBytes { raw in
+                let reader = JSONReader(raw)
+                let start = reader.skipWhitespace(from: 0)
+                guard start < raw.count else { return .null }
+                return Self.navigate(reader, from: start..<reader.skipValue(at: start), path: reference.path)
+            }
+        }
+    }
+
+    /// Follows object keys and array indexes from `range`.
+    private static func navigate(_ reader: JSONReader, from range: Range<Int>, path: [String]) -> ResolvedValue {
+        var current = range
+        for component in path {
+            let start = current.lowerBound
+            switch reader.bytes[start] {
+            case UInt8(ascii: "{"):
+                var key = component
+                let found = key.withUTF8 { reader.member(ofObjectAt: start, key: UnsafeRawBufferPointer($0)) }
+                guard let found else { return .null }
+                current = found
+            case UInt8(ascii: "["):
+                guard let index = Int(component), let found = reader.element(ofArrayAt: start, position: index) else {
+                    return .null
+                }
+                current = found
+            default:
+                return .null
+            }
+        }
+        return ResolvedValue.fromJSON(reader, current)
+    }
+
+    /// Resolves a compiled template to a value.
+    func evaluate(_ template: Template) -> ResolvedValue {
+        switch template {
+        case .literal(let value):
+            return Self.literalValue(value)
+        case .reference(let reference):
+            return resolve(reference)
+        case .text(let parts):
+            var output: [UInt8] = []
+            for part in parts {
+                switch part {
+                case .literal(let text): output.append(contentsOf: text.utf8)
+                case .reference(let reference): resolve(reference).appendText(to: &output)
+                }
+            }
+            return .string(output)
+        case .object, .array:
+            var writer = JSONWriter()
+            write(template, to: &writer)
+            return .json(writer.bytes)
+        }
+    }
+
+    private func write(_ template: Template, to writer: inout JSONWriter) {
+        switch template {
+        case .object(let members):
+            writer.writeASCII("{")
+            for (index, member) in members.enumerated() {
+                if index > 0 { writer.writeASCII(",") }
+                writer.writeString(member.0)
+                writer.writeASCII(":")
+                write(member.1, to: &writer)
+            }
+            writer.writeASCII("}")
+        case .array(let items):
+            writer.writeASCII("[")
+            for (index, item) in items.enumerated() {
+                if index > 0 { writer.writeASCII(",") }
+                write(item, to: &writer)
+            }
+            writer.writeASCII("]")
+        case .literal(let value):
+            writer.write(value)
+        default:
+            evaluate(template).write(to: &writer)
+        }
+    }
+
+    /// Resolves a template as text (for `requires`).
+    func text(_ template: Template) -> String {
+        switch evaluate(template) {
+        case .null: return ""
+        case .string(let bytes), .json(let bytes): return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import CGoDispatchABI
+
+/// A configuration compiled against the loaded actions: ready to route messages.
+public final class CompiledConfig: Sendable {
+    /// The settings it was compiled from.
+    public let settings: EngineConfig
+    /// Events by name.
+    public let events: [String: CompiledEvent]
+
+    init(settings: EngineConfig, events: [String: CompiledEvent]) {
+        self.settings = settings
+        self.events = events
+    }
+}
+
+/// One event: the permissions it requires and its steps.
+public struct CompiledEvent: Sendable {
+    /// The event's name.
+    public let name: String
+    /// Permission templates the sender must hold, e.g. `room:{{target}}:write`.
+    public let requires: [Template]
+    /// The steps, in order.
+    public let steps: [CompiledStep]
+}
+
+/// One step: its action, its compiled params and the state the action's `instantiate` made.
+public final class CompiledStep: @unchecked Sendable {
+    /// One parameter: its name (in stable memory for the ABI) and template.
+    struct Param {
+        let name: String
+        let cName: gd_str
+        let template: Template
+        /// The value, prepared once, when it has no template.
+        let literal: gd_value?
+    }
+
+    /// The step's `id`, if any.
+    public let id: String?
+    /// The action it runs.
+    public let action: RegisteredAction
+    /// Where it is written.
+    public let location: SourceLocation
+    /// How long it may stay pending.
+    public let timeout: Duration
+    let params: [Param]
+    let stepState: UnsafeMutableRawPointer?
+    /// Owns the memory behind `params`' names and literals.
+    private let arena: ByteArena
+
+    init(
+        id: String?, action: RegisteredAction, location: SourceLocation, timeout: Duration, params: [Param],
+        stepState: UnsafeMutableRawPointer?, arena: ByteArena
+    ) {
+        self.id = id
+        self.action = action
+        self.location = location
+        self.timeout = timeout
+        self.params = params
+        self.stepState = stepState
+        self.arena = arena
+    }
+
+    deinit {
+        if let release = action.descriptor.pointee.release {
+            release(action.descriptor.pointee.action_data, stepState)
+        }
+    }
+}

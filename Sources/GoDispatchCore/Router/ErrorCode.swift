@@ -1,0 +1,15 @@
+/// The stable `code` of an error frame; clients may switch on it.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    /// The message is not a valid envelope (malformed JSON, missing or non-string `event`, …).
+    case badRequest = "bad_request"
+    /// No event of that name is configured.
+    case unknownEvent = "unknown_event"
+    /// The sender lacks a required permission, or an action refused the message.
+    case forbidden
+    /// An action failed or timed out; the message says which and why.
+    case actionFailed = "action_failed"
+    /// Too many messages are queued behind a pending pipeline on this connection.
+    case busy
+    /// Binary frames are not part of the protocol.
+    case unsupported
+}

@@ -1,0 +1,16 @@
+/* Fixture: the v1 entry symbol, but a descriptor that claims ABI major 2. */
+#include "godispatch_plugin.h"
+static int32_t invoke(void *data, void *state, gd_call *call, gd_error *error) {
+    (void)data; (void)state; (void)call; (void)error;
+    return GD_OK;
+}
+static const gd_action actions[] = {
+    {sizeof(gd_action), "fixture_wrong_version", "never registered", NULL, NULL, NULL, invoke},
+};
+static const gd_plugin_descriptor descriptor = {
+    sizeof(gd_plugin_descriptor), 2, 0, "wrong-version", "0.0.1", NULL, NULL, actions, 1,
+};
+const gd_plugin_descriptor *godispatch_plugin_entry_v1(const gd_host_api *host) {
+    (void)host;
+    return &descriptor;
+}
