@@ -129,7 +129,7 @@ public struct JSONReader {
             case UInt8(ascii: "\""):
                 return i + 1
             case UInt8(ascii: "\\"):
-                guard i + 1 < bytes.count else { break }
+                guard i + 1 < bytes.count else { throw JSONSyntaxError(offset: i, reason: "unterminated escape") }
                 switch bytes[i + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
