@@ -31,10 +31,17 @@ let package = Package(
     products: [
         .library(name: "GoDispatchPluginKit", targets: ["GoDispatchPluginKit"]),
         .library(name: "GoDispatchCore", targets: ["GoDispatchCore"]),
+        .library(name: "GoDispatchServer", targets: ["GoDispatchServer"]),
+        .library(name: "GoDispatchClient", targets: ["GoDispatchClient"]),
+        .executable(name: "godispatch", targets: ["godispatch"]),
     ] + bundled.map(\.product) + fixtures.map(\.product),
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .target(name: "CGoDispatchABI"),
@@ -48,9 +55,54 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "GoDispatchServer",
+            dependencies: [
+                "GoDispatchCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "GoDispatchClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "godispatch",
+            dependencies: [
+                "GoDispatchServer",
+                "GoDispatchClient",
+                "GoDispatchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "GoDispatchCoreTests",
             dependencies: ["GoDispatchCore", "CGoDispatchABI"]
+        ),
+        .testTarget(
+            name: "GoDispatchServerTests",
+            dependencies: [
+                "GoDispatchServer",
+                "GoDispatchClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
         ),
     ] + bundled.map(\.target) + fixtures.map(\.target)
 )

@@ -155,25 +155,8 @@ public struct JSONReader {
 
     /// Checks one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).
     private func scanUTF8Sequence(at index: Int) throws(JSONSyntaxError) -> Int {
-        let lead = bytes[index]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: throw JSONSyntaxError(offset: index, reason: "invalid UTF-8")
-        }
-        guard index + length <= bytes.count else { throw JSONSyntaxError(offset: index, reason: "truncated UTF-8") }
-        let second = bytes[index + 1]
-        guard second >= low && second <= high else { throw JSONSyntaxError(offset: index, reason: "invalid UTF-8") }
-        for k in 2..<length where bytes[index + k] & 0xC0 != 0x80 {
-            throw JSONSyntaxError(offset: index + k, reason: "invalid UTF-8")
+        guard let length = UTF8Validation.sequenceLength(bytes, at: index) else {
+            throw JSONSyntaxError(offset: index, reason: "invalid UTF-8")
         }
         return index + length
     }

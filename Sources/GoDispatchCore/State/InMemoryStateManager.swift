@@ -75,6 +75,8 @@ public final class InMemoryStateManager: StateManager {
 
     public func connection(id: String) -> Connection? { directory.withLock { $0.connections[id] } }
 
+    public var allConnections: [Connection] { directory.withLock { Array($0.connections.values) } }
+
     public var connectionCount: Int { directory.withLock { $0.connections.count } }
 
     public var roomCount: Int { roomsLock.withReadLock { rooms.count } }

@@ -18,6 +18,8 @@ public protocol StateManager: Sendable {
     func user(id: String) -> User?
     /// A connection by id.
     func connection(id: String) -> Connection?
+    /// Every open connection (for shutdown and administration; not a hot path).
+    var allConnections: [Connection] { get }
     /// How many connections are open.
     var connectionCount: Int { get }
     /// How many rooms exist.

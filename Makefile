@@ -1,0 +1,27 @@
+# GoDispatch — the two set-up commands are `make run` and `make test`.
+SWIFT ?= swift
+DIST  := dist
+BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms
+
+.PHONY: build run test clean
+
+## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
+build:
+	$(SWIFT) build -c release
+	@bin=$$($(SWIFT) build -c release --show-bin-path); \
+	rm -rf $(DIST); mkdir -p $(DIST)/bin $(DIST)/plugins; \
+	cp $$bin/godispatch $(DIST)/bin/; \
+	for p in $(BUNDLED_PLUGINS); do cp $$bin/lib$$p.so $(DIST)/plugins/; done; \
+	echo "built $(DIST)/bin/godispatch and $(DIST)/plugins: $$(ls $(DIST)/plugins | tr '\n' ' ')"
+
+## run: build, then serve config.yaml on 127.0.0.1:8080
+run: build
+	$(DIST)/bin/godispatch serve --config config.yaml
+
+## test: build everything (plugins and fixtures included) and run the test suite
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build $(DIST)

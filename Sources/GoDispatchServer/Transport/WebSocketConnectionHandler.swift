@@ -1,0 +1,93 @@
+import GoDispatchCore
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// Pumps one client's WebSocket frames into the router: text → route, binary → error frame, ping → pong,
+/// close → close handshake; keepalive pings when idle, and a close when silent too long.
+///
+/// Knows nothing of rooms or users beyond the core `Connection` it feeds.
+final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let connection: Connection
+    private let transport: ChannelTransport
+    private let router: Router
+    private let state: any StateManager
+    private let idleTimeout: TimeAmount
+    private let logger: Logger
+    private var lastActivity = NIODeadline.now()
+
+    init(
+        connection: Connection, transport: ChannelTransport, router: Router, state: any StateManager,
+        idleTimeout: TimeAmount, logger: Logger
+    ) {
+        self.connection = connection
+        self.transport = transport
+        self.router = router
+        self.state = state
+        self.idleTimeout = idleTimeout
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        lastActivity = .now()
+        switch frame.opcode {
+        case .text:
+            guard !transport.closing else { return }
+            let payload = frame.unmaskedData
+            let valid = payload.withUnsafeReadableBytes { UTF8Validation.isValid($0) }
+            guard valid else {
+                transport.closeOnLoop(code: 1007, reason: "text message is not valid UTF-8")
+                return
+            }
+            router.handle(Array(payload.readableBytesView), from: connection)
+        case .binary:
+            transport.send(FrameEncoder.error(.unsupported, "binary frames are not supported; send JSON text frames"))
+        case .ping:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .connectionClose:
+            var data = frame.unmaskedData
+            transport.peerClosed(echo: data.readInteger(as: UInt16.self))
+        default:
+            break
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if NIODeadline.now() - lastActivity >= idleTimeout {
+            logger.info("closing idle connection", metadata: ["connection": "\(connection.id)"])
+            transport.closeOnLoop(code: 1001, reason: "idle timeout")
+        } else {
+            let ping = WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))
+            context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
+            transport.closeOnLoop(code: 1009, reason: "message too large")
+        case is NIOWebSocketFrameAggregator.Error:
+            transport.closeOnLoop(code: 1002, reason: "invalid fragmentation")
+        case is NIOWebSocketError:
+            break  // NIO's protocol error handler already sent the close frame (1009 or 1002).
+        default:
+            logger.debug("connection error", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.disconnect(connection)
+        logger.info("connection closed", metadata: ["connection": "\(connection.id)", "user": "\(connection.user.id)"])
+        context.fireChannelInactive()
+    }
+}

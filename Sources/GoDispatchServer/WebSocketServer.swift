@@ -1,0 +1,185 @@
+import Foundation
+import GoDispatchCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import ServiceLifecycle
+import Synchronization
+
+/// The GoDispatch server: accepts WebSocket upgrades on `server.path`, runs each through the gateway,
+/// and feeds accepted connections to the engine. A swift-service-lifecycle `Service`: graceful shutdown
+/// stops accepting, closes every connection with 1001 and waits for them to go.
+public final class WebSocketServer: Service, @unchecked Sendable {
+    /// The engine connections are fed to.
+    public let engine: Engine
+    private let settings: ServerSettings
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let gateway: GatewayChain
+    private let batchers: FlushBatchers
+    private let logger: Logger
+    private let serverChannel = Mutex<(any Channel)?>(nil)
+    private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+
+    /// How long shutdown waits for clients to answer the close handshake.
+    public static let shutdownGracePeriod: Duration = .seconds(10)
+
+    /// Builds a server for `engine` (whose fan-out should be ``makeFanOut()``), with the standard gateway:
+    /// request logging, JWT authentication, then the per-user connection limit.
+    public init(engine: Engine, group: (any EventLoopGroup)? = nil, logger: Logger) async {
+        let config = engine.config.settings
+        self.engine = engine
+        self.settings = config.server
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.ownsGroup = group == nil
+        self.batchers = FlushBatchers(group: self.group)
+        self.logger = logger
+        var middlewares: [any GatewayMiddleware] = [
+            RequestLoggingMiddleware(logger: logger),
+            JWTAuthMiddleware(verifier: await TokenVerifier(settings: config.auth.jwt)),
+        ]
+        if let limit = config.connections.perUserLimit {
+            middlewares.append(
+                ConnectionLimitMiddleware(state: engine.state, limit: limit, strategy: config.connections.strategy))
+        }
+        self.gateway = GatewayChain(middlewares)
+    }
+
+    /// The fan-out the engine should use with this server: grouped per event loop, shared frames.
+    public static func makeFanOut() -> any FrameFanOut { LoopGroupedFanOut() }
+
+    /// Binds to `host:port` (port 0 picks a free one) and returns the bound address.
+    @discardableResult
+    public func start(host: String? = nil, port: Int? = nil) async throws -> SocketAddress {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: settings.maxOutboundBytes / 2, high: settings.maxOutboundBytes))
+            .childChannelInitializer { [self] channel in initialize(channel) }
+        let channel = try await bootstrap.bind(host: host ?? settings.host, port: port ?? settings.port).get()
+        serverChannel.withLock { $0 = channel }
+        let address = channel.localAddress!
+        logger.notice("listening", metadata: ["address": "\(address)", "path": "\(settings.path)"])
+        return address
+    }
+
+    /// The bound port, once started.
+    public var port: Int? { serverChannel.withLock { $0?.localAddress?.port } }
+
+    private func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let context = UpgradeContext()
+        let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: settings.path)
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: settings.maxMessageBytes,
+            automaticErrorHandling: true,
+            shouldUpgrade: { [self] channel, head in shouldUpgrade(channel, head, context) },
+            upgradePipelineHandler: { [self] channel, _ in upgraded(channel, context) }
+        )
+        return channel.pipeline.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in
+                channel.pipeline.removeHandler(fallback, promise: nil)
+            })
+        ).flatMap {
+            channel.pipeline.addHandler(fallback)
+        }
+    }
+
+    private func shouldUpgrade(_ channel: any Channel, _ head: HTTPRequestHead, _ context: UpgradeContext)
+        -> EventLoopFuture<HTTPHeaders?>
+    {
+        let request = RequestMetadata(
+            id: String(UInt32.random(in: 0...UInt32.max), radix: 16),
+            remoteAddress: channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown",
+            uri: head.uri, headers: head.headers)
+        guard request.path == settings.path else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let gateway = self.gateway
+        return channel.eventLoop.makeFutureWithTask { await gateway.decide(request) }.map { decision in
+            switch decision {
+            case .upgrade(let accepted):
+                context.accepted = accepted
+                return HTTPHeaders()
+            case .reject(let rejection):
+                context.rejection = rejection
+                return nil
+            }
+        }
+    }
+
+    private func upgraded(_ channel: any Channel, _ context: UpgradeContext) -> EventLoopFuture<Void> {
+        guard let request = context.accepted, let identity = request.identity else {
+            return channel.close()
+        }
+        let transport = ChannelTransport(
+            channel: channel, batcher: batchers.batcher(for: channel.eventLoop), logger: logger)
+        let connection = engine.state.connect(
+            userID: identity.userID, permissions: identity.permissions, transport: transport)
+        if request.evictOldest > 0 {
+            let limit = engine.config.settings.connections.perUserLimit ?? 0
+            for old in connection.user.connections.prefix(request.evictOldest) where old !== connection {
+                old.transport.close(code: 4001, reason: "replaced by a newer connection (limit \(limit) per user)")
+            }
+        }
+        let handler = WebSocketConnectionHandler(
+            connection: connection, transport: transport, router: engine.router, state: engine.state,
+            idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)), logger: logger)
+        do {
+            try channel.pipeline.syncOperations.addHandlers([
+                NIOWebSocketFrameAggregator(
+                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
+                    maxAccumulatedFrameSize: settings.maxMessageBytes),
+                IdleStateHandler(readTimeout: .nanoseconds(Int64(settings.pingInterval.timeInterval * 1e9))),
+                handler,
+            ])
+            return channel.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// Runs until graceful shutdown (SIGINT/SIGTERM through a ServiceGroup), then shuts down.
+    public func run() async throws {
+        if port == nil { try await start() }
+        let channel = serverChannel.withLock { $0 }
+        try await withGracefulShutdownHandler {
+            try await channel?.closeFuture.get()
+        } onGracefulShutdown: { [self] in
+            Task { await shutdown() }
+        }
+        await shutdown()
+    }
+
+    /// Stops accepting, closes every connection with 1001 ("going away"), waits up to
+    /// ``shutdownGracePeriod`` for the close handshakes, then stops the event loops it owns.
+    /// Every caller awaits the same shutdown.
+    public func shutdown() async {
+        let task = shutdownTask.withLock { task in
+            if task == nil { task = Task { await self.performShutdown() } }
+            return task!
+        }
+        await task.value
+    }
+
+    private func performShutdown() async {
+        let channel = serverChannel.withLock { channel in
+            defer { channel = nil }
+            return channel
+        }
+        guard let channel else { return }
+        logger.notice("shutting down", metadata: ["connections": "\(engine.state.connectionCount)"])
+        try? await channel.close()
+        for connection in engine.state.allConnections {
+            connection.transport.close(code: 1001, reason: "server shutting down")
+        }
+        let deadline = ContinuousClock.now + Self.shutdownGracePeriod
+        while engine.state.connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if ownsGroup { try? await group.shutdownGracefully() }
+        logger.notice("stopped")
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// `godispatch`: the configuration-driven WebSocket engine.
+@main
+struct GoDispatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "godispatch",
+        abstract: "A configuration-driven real-time WebSocket engine.",
+        subcommands: [
+            ServeCommand.self, ValidateCommand.self, TokenCommand.self, PluginsCommand.self, ConnectCommand.self,
+        ]
+    )
+}
+
+/// Options shared by commands that load plugins.
+struct PluginOptions: ParsableArguments {
+    @Option(name: .long, help: "Plugins directory (default: the config's plugins.directory, else <bin>/../plugins).")
+    var plugins: String?
+}

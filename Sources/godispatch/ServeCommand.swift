@@ -1,0 +1,52 @@
+import ArgumentParser
+import GoDispatchCore
+import GoDispatchServer
+import Logging
+import ServiceLifecycle
+
+/// `godispatch serve`: run the server until SIGINT/SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the configuration's events over WebSocket.")
+
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+
+    @Option(name: .long, help: "Listen host (overrides server.listen).")
+    var host: String?
+
+    @Option(name: .long, help: "Listen port, 0 for any free port (overrides server.listen).")
+    var port: Int?
+
+    @OptionGroup var pluginOptions: PluginOptions
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let logger = Defaults.bootstrapLogging(level: logLevel)
+        var settings = try Defaults.loadConfig(config)
+        if let host { settings.server.host = host }
+        if let port { settings.server.port = port }
+        let engine: Engine
+        do {
+            engine = try Engine(
+                settings: settings, pluginsDirectory: pluginOptions.plugins, fanOut: WebSocketServer.makeFanOut(),
+                logger: logger)
+        } catch {
+            Defaults.printErrors(error.description)
+            throw ExitCode(2)
+        }
+        for plugin in engine.plugins.plugins {
+            logger.info(
+                "plugin loaded",
+                metadata: ["name": "\(plugin.name)", "version": "\(plugin.version)", "file": "\(plugin.file)"])
+        }
+        let server = await WebSocketServer(engine: engine, logger: logger)
+        try await server.start()
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
