@@ -88,15 +88,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "GoDispatchTestSupport", path: "Tests/GoDispatchTestSupport"),
         .testTarget(
             name: "GoDispatchCoreTests",
-            dependencies: ["GoDispatchCore", "CGoDispatchABI"]
+            dependencies: ["GoDispatchCore", "CGoDispatchABI", "GoDispatchTestSupport"]
         ),
         .testTarget(
             name: "GoDispatchServerTests",
             dependencies: [
                 "GoDispatchServer",
                 "GoDispatchClient",
+                "GoDispatchTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

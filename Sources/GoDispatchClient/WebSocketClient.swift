@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOWebSocket
+import Synchronization
 
 /// What a client sees from the server.
 public enum ClientEvent: Sendable, Equatable {
@@ -31,10 +32,13 @@ public final class WebSocketClient: Sendable {
     let channel: any Channel
     /// Events in arrival order.
     public let events: AsyncStream<ClientEvent>
+    /// Set once we send a close frame, so the server's echo is not answered again.
+    let closeSent: CloseFlag
 
-    private init(channel: any Channel, events: AsyncStream<ClientEvent>) {
+    private init(channel: any Channel, events: AsyncStream<ClientEvent>, closeSent: CloseFlag) {
         self.channel = channel
         self.events = events
+        self.closeSent = closeSent
     }
 
     /// Connects to `ws://host:port` + `path` (which may carry a query) with extra request headers.
@@ -43,7 +47,8 @@ public final class WebSocketClient: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> WebSocketClient {
         let (stream, continuation) = AsyncStream.makeStream(of: ClientEvent.self)
-        let handshake = HandshakeHandler(continuation: continuation)
+        let closeSent = CloseFlag()
+        let handshake = HandshakeHandler(continuation: continuation, closeSent: closeSent)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handshake) }
@@ -56,7 +61,7 @@ public final class WebSocketClient: Sendable {
         request += "\r\n"
         try await channel.writeAndFlush(ByteBuffer(string: request))
         try await handshake.result.get()
-        return WebSocketClient(channel: channel, events: stream)
+        return WebSocketClient(channel: channel, events: stream, closeSent: closeSent)
     }
 
     /// Sends a text message.
@@ -68,6 +73,7 @@ public final class WebSocketClient: Sendable {
     public func send(frame: WebSocketFrame) async throws {
         var masked = frame
         if masked.maskKey == nil { masked.maskKey = .random() }
+        if frame.opcode == .connectionClose { closeSent.set() }
         try await channel.writeAndFlush(masked)
     }
 
@@ -92,16 +98,30 @@ private final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHan
     typealias InboundIn = ByteBuffer
 
     let continuation: AsyncStream<ClientEvent>.Continuation
+    let closeSent: CloseFlag
     private var buffer = ByteBuffer()
     private var promise: EventLoopPromise<Void>?
     private var rejectedStatus: Int?
 
-    init(continuation: AsyncStream<ClientEvent>.Continuation) { self.continuation = continuation }
+    init(continuation: AsyncStream<ClientEvent>.Continuation, closeSent: CloseFlag) {
+        self.continuation = continuation
+        self.closeSent = closeSent
+    }
 
     /// Succeeds on 101, fails with ``WebSocketClientError/rejected(status:body:)`` otherwise.
-    var result: EventLoopFuture<Void> { promise!.futureResult }
+    private(set) var result: EventLoopFuture<Void>!
 
-    func handlerAdded(context: ChannelHandlerContext) { promise = context.eventLoop.makePromise() }
+    func handlerAdded(context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        self.promise = promise
+        result = promise.futureResult
+    }
+
+    /// Fails the handshake if the channel goes away before any answer (e.g. the connect failed).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise?.fail(WebSocketClientError.malformedResponse)
+        promise = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -115,6 +135,7 @@ private final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHan
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else {
             promise?.fail(WebSocketClientError.malformedResponse)
+            promise = nil
             context.close(promise: nil)
             return
         }
@@ -129,14 +150,16 @@ private final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHan
             try pipeline.syncOperations.addHandlers([
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)),
                 WebSocketFrameEncoder(),
-                ClientFrameHandler(continuation: continuation),
+                ClientFrameHandler(continuation: continuation, closeSent: closeSent),
             ])
         } catch {
             promise?.fail(error)
+            promise = nil
             return
         }
-        pipeline.syncOperations.removeHandler(self, promise: nil)
         promise?.succeed()
+        promise = nil
+        pipeline.syncOperations.removeHandler(self, promise: nil)
         if leftover.readableBytes > 0 { context.fireChannelRead(NIOAny(leftover)) }
     }
 
@@ -147,6 +170,7 @@ private final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHan
         } else {
             promise?.fail(WebSocketClientError.malformedResponse)
         }
+        promise = nil
         continuation.finish()
         context.fireChannelInactive()
     }
@@ -158,10 +182,14 @@ private final class ClientFrameHandler: ChannelInboundHandler, @unchecked Sendab
     typealias OutboundOut = WebSocketFrame
 
     let continuation: AsyncStream<ClientEvent>.Continuation
+    let closeSent: CloseFlag
     private var fragments: [UInt8] = []
     private var fragmentOpcode: WebSocketOpcode?
 
-    init(continuation: AsyncStream<ClientEvent>.Continuation) { self.continuation = continuation }
+    init(continuation: AsyncStream<ClientEvent>.Continuation, closeSent: CloseFlag) {
+        self.continuation = continuation
+        self.closeSent = closeSent
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
@@ -185,6 +213,17 @@ private final class ClientFrameHandler: ChannelInboundHandler, @unchecked Sendab
             let code = data.readInteger(as: UInt16.self)
             let reason = data.readString(length: data.readableBytes) ?? ""
             continuation.yield(.close(code: code, reason: reason))
+            // Answer the close handshake (RFC 6455 §5.5.1) unless we started it, then hang up.
+            guard !closeSent.isSet else {
+                context.close(promise: nil)
+                return
+            }
+            var echo = context.channel.allocator.buffer(capacity: 2)
+            if let code { echo.writeInteger(code) }
+            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
+            }
         default:
             break
         }
@@ -195,4 +234,11 @@ private final class ClientFrameHandler: ChannelInboundHandler, @unchecked Sendab
         continuation.finish()
         context.fireChannelInactive()
     }
+}
+
+/// A flag set once, read from any thread.
+final class CloseFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -1,4 +1,5 @@
 import GoDispatchCore
+import GoDispatchTestSupport
 
 /// An engine with in-memory connections: what a test client would see, without sockets.
 struct EngineHarness {

@@ -1,5 +1,6 @@
 import Dispatch
 import GoDispatchCore
+import GoDispatchTestSupport
 import Synchronization
 
 /// A serial executor on a DispatchQueue, standing in for a connection's event loop.

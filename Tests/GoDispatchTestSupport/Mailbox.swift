@@ -2,7 +2,9 @@ import Synchronization
 
 /// A thread-safe queue that a test awaits with a timeout: producers `put` from any thread, the test
 /// `take`s the next item or gets nil when nothing arrives in time.
-final class Mailbox<Item: Sendable>: Sendable {
+public final class Mailbox<Item: Sendable>: Sendable {
+    public init() {}
+
     private struct State {
         var items: [Item] = []
         var waiter: (id: Int, continuation: CheckedContinuation<Item?, Never>)?
@@ -11,7 +13,7 @@ final class Mailbox<Item: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    func put(_ item: Item) {
+    public func put(_ item: Item) {
         let waiter = state.withLock { state -> CheckedContinuation<Item?, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -24,7 +26,7 @@ final class Mailbox<Item: Sendable>: Sendable {
     }
 
     /// The next item, or nil after `timeout`.
-    func take(timeout: Duration = .seconds(30)) async -> Item? {
+    public func take(timeout: Duration = .seconds(30)) async -> Item? {
         await withCheckedContinuation { continuation in
             let id = state.withLock { state -> Int? in
                 if !state.items.isEmpty {
@@ -49,5 +51,5 @@ final class Mailbox<Item: Sendable>: Sendable {
     }
 
     /// Items received and not yet taken.
-    var pending: [Item] { state.withLock { $0.items } }
+    public var pending: [Item] { state.withLock { $0.items } }
 }

@@ -1,0 +1,152 @@
+import Foundation
+import GoDispatchClient
+import GoDispatchCore
+import GoDispatchServer
+import GoDispatchTestSupport
+import JWTKit
+import Logging
+import NIOCore
+import NIOPosix
+import NIOWebSocket
+
+/// A real server on 127.0.0.1 (port 0) with the real bundled plugins, and helpers to sign tokens and
+/// connect real WebSocket clients.
+final class ServerHarness: Sendable {
+    static let secret = "server-test-secret-0123456789abcdef"
+    let server: WebSocketServer
+    let port: Int
+
+    static let chatEvents = """
+        events:
+          room.join:
+            pipeline:
+              - action: _join
+                params: { room: "{{target}}" }
+              - action: _notify_origin
+                params: { event: joined, target: "{{target}}" }
+          chat.send:
+            requires: [chat:write]
+            pipeline:
+              - action: _notify_room
+                params: { room: "{{target}}", event: chat.message, payload: { text: "{{payload.text}}" } }
+          echo:
+            pipeline:
+              - action: _notify_origin
+                params: { event: echo, payload: "{{payload}}" }
+        """
+
+    init(config extra: String = "", events: String = ServerHarness.chatEvents) async throws {
+        let yaml = """
+            server: { listen: "127.0.0.1:0", max_message_bytes: 1024 }
+            auth:
+              jwt: { secret: "\(Self.secret)", leeway: 2s }
+            \(extra)
+            \(events)
+            """
+        let settings = try ConfigLoader(environment: [:]).parse(yaml, file: "server-test.yaml")
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let engine = try Engine(
+            settings: settings, pluginsDirectory: try makePluginDirectory(bundledPlugins),
+            fanOut: WebSocketServer.makeFanOut(), logger: logger)
+        server = await WebSocketServer(
+            engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: 2), logger: logger)
+        port = try await server.start(port: 0).port!
+    }
+
+    /// Signs claims with HS256 and the server's secret (or `secret`).
+    static func token(
+        sub: String? = "alice", perms: [String]? = nil, expiresIn: TimeInterval = 3600, secret: String = secret
+    ) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        return try await keys.sign(
+            TestClaims(
+                sub: sub.map { SubjectClaim(value: $0) }, exp: ExpirationClaim(value: Date().addingTimeInterval(expiresIn)),
+                perms: perms))
+    }
+
+    /// Connects with a token in the `Authorization` header (or the query, or none).
+    func connect(token: String?, viaQuery: Bool = false, path: String = "/ws") async throws -> TestClient {
+        var headers: [(String, String)] = []
+        var target = path
+        if let token {
+            if viaQuery { target += "?token=\(token)" } else { headers.append(("Authorization", "Bearer \(token)")) }
+        }
+        let client = try await WebSocketClient.connect(host: "127.0.0.1", port: port, path: target, headers: headers)
+        return TestClient(client)
+    }
+
+    /// Connects as `user` with permissions.
+    func connect(_ user: String, perms: [String] = []) async throws -> TestClient {
+        try await connect(token: try await Self.token(sub: user, perms: perms))
+    }
+
+    /// The HTTP status a connection attempt is refused with (nil if it was accepted).
+    func refusal(token: String?, headers: [(String, String)] = []) async -> (status: Int, body: String)? {
+        var all = headers
+        if let token { all.append(("Authorization", "Bearer \(token)")) }
+        do {
+            let client = try await WebSocketClient.connect(host: "127.0.0.1", port: port, path: "/ws", headers: all)
+            await client.disconnect()
+            return nil
+        } catch WebSocketClientError.rejected(let status, let body) {
+            return (status, body)
+        } catch {
+            return (-1, "\(error)")
+        }
+    }
+
+    func stop() async { await server.shutdown() }
+}
+
+struct TestClaims: JWTPayload {
+    var sub: SubjectClaim?
+    var exp: ExpirationClaim?
+    var perms: [String]?
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// A connected client whose events are queued for the test to await with a timeout.
+final class TestClient: Sendable {
+    let client: WebSocketClient
+    let events = Mailbox<ClientEvent>()
+
+    init(_ client: WebSocketClient) {
+        self.client = client
+        let events = self.events
+        let stream = client.events
+        Task {
+            for await event in stream { events.put(event) }
+        }
+    }
+
+    /// The next event, or nil after `timeout`.
+    func next(timeout: Duration = .seconds(30)) async -> ClientEvent? { await events.take(timeout: timeout) }
+
+    /// The next text message as JSON.
+    func nextJSON(timeout: Duration = .seconds(30)) async -> JSONValue? {
+        guard case .text(let text)? = await next(timeout: timeout) else { return nil }
+        return try? JSONReader.parse(Array(text.utf8))
+    }
+
+    /// Waits for the server's close frame and returns its code.
+    func closeCode(timeout: Duration = .seconds(30)) async -> UInt16? {
+        while let event = await next(timeout: timeout) {
+            switch event {
+            case .close(let code, _): return code
+            case .disconnected: return nil
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    func send(_ text: String) async throws { try await client.send(text: text) }
+}
+
+extension JSONValue {
+    var errorCode: String? {
+        guard self["event"] == .string("error"), case .string(let code)? = self["payload"]?["code"] else { return nil }
+        return code
+    }
+}
