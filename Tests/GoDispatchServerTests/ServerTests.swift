@@ -130,7 +130,8 @@ struct ServerTests {
         #expect(await single.closeCode() == 1009)
         let fragmented = try await h.connect("bob")
         for index in 0..<3 {
-            try await fragmented.client.send(
+            // The server may close as soon as the second fragment passes the limit: later sends can fail.
+            try? await fragmented.client.send(
                 frame: WebSocketFrame(
                     fin: index == 2, opcode: index == 0 ? .text : .continuation,
                     data: ByteBuffer(bytes: Array(repeating: UInt8(ascii: "x"), count: 600))))
