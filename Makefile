@@ -21,7 +21,7 @@ run: build
 ## test: build everything (plugins and fixtures included) and run the test suite
 test:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-xctest
 
 clean:
 	rm -rf .build $(DIST)

@@ -21,13 +21,14 @@ public final class Engine: Sendable {
         HostTable.pluginLogger.withLock { $0 = logger }
         var host = PluginHost()
         let refusals = host.loadDirectory(pluginsDirectory ?? settings.plugins.directory)
-        if !refusals.isEmpty { throw .plugins(refusals) }
+        // Compile even when a plugin was refused, so one run reports every problem.
         let compiled: CompiledConfig
         do {
             compiled = try PipelineCompiler(registry: host.registry).compile(settings)
         } catch {
-            throw .config(error)
+            throw EngineStartError(plugins: refusals, config: error)
         }
+        if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
         plugins = host
         config = compiled
         self.state = state
@@ -35,17 +36,14 @@ public final class Engine: Sendable {
     }
 }
 
-/// Why the engine could not start.
-public enum EngineStartError: Error, Sendable, CustomStringConvertible {
-    /// Plugins were refused.
-    case plugins([PluginLoadError])
-    /// The configuration has errors.
-    case config(ConfigErrors)
+/// Why the engine could not start: refused plugins, configuration errors, or both.
+public struct EngineStartError: Error, Sendable, CustomStringConvertible {
+    /// Plugins that were refused.
+    public let plugins: [PluginLoadError]
+    /// Configuration errors (compiled against the plugins that did load).
+    public let config: ConfigErrors?
 
     public var description: String {
-        switch self {
-        case .plugins(let errors): return errors.map(\.description).joined(separator: "\n")
-        case .config(let errors): return errors.description
-        }
+        (plugins.map(\.description) + (config.map { [$0.description] } ?? [])).joined(separator: "\n")
     }
 }

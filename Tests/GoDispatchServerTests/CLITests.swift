@@ -1,0 +1,100 @@
+import Foundation
+import GoDispatchServer
+import GoDispatchCore
+import GoDispatchTestSupport
+import Testing
+
+/// Runs the built `godispatch` binary.
+func godispatch(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "\(BuildProducts.directory)/godispatch")
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// Writes a config file into a fresh folder and returns its path.
+func writeConfig(_ yaml: String) throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gd-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let path = folder.appendingPathComponent("config.yaml").path
+    try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite("godispatch CLI")
+struct CLITests {
+    @Test func validateAcceptsTheShippedConfigAndWarnsAboutItsDevelopmentSecret() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let plugins = try makePluginDirectory(bundledPlugins)
+        let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "\(repo)/config.yaml: ok (4 events, 6 actions)\n")
+        #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
+    }
+
+    @Test func validatePrintsEveryErrorWithFileLineAndColumn() throws {
+        let path = try writeConfig(
+            """
+            auth: { jwt: { secret: "a-long-enough-secret-for-hs256-0123" } }
+            events:
+              e:
+                pipeline:
+                  - action: _nope
+                  - action: _join
+                    params: { room: "{{payload.}}" }
+
+            """)
+        let result = try godispatch(["validate", "--config", path, "--plugins", try makePluginDirectory(bundledPlugins)])
+        #expect(result.status == 2)
+        #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`; available actions: _join, _leave"))
+        #expect(result.err.contains("\(path):7:25: error: in param `room` of `_join`"))
+    }
+
+    @Test func validateReportsARefusedPluginAndConfigErrorsTogether() throws {
+        let path = try writeConfig("auth: { jwt: { secret: s } }\nevents:\n  e:\n    pipeline:\n      - action: _nope\n")
+        let result = try godispatch([
+            "validate", "--config", path, "--plugins", try makePluginDirectory(bundledPlugins + ["FixtureNoEntry"]),
+        ])
+        #expect(result.status == 2)
+        #expect(result.err.contains("libFixtureNoEntry.so: no symbol godispatch_plugin_entry_v1"))
+        #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`"))
+    }
+
+    @Test func tokenMintsATokenTheServerAccepts() async throws {
+        let minted = try godispatch(["token", "--sub", "alice", "--perms", "chat:write,room:lobby:write", "--ttl", "5m",
+            "--secret", ServerHarness.secret])
+        #expect(minted.status == 0, "\(minted.err)")
+        let token = minted.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let h = try await ServerHarness()
+        let client = try await h.connect(token: token)
+        try await client.send(#"{"event":"chat.send","target":"lobby","payload":{"text":"x"}}"#)
+        try await client.send(#"{"event":"echo","payload":1}"#)
+        // chat.send is allowed (perms carried), so the only reply is the echo.
+        #expect(await client.nextJSON()?["event"] == .string("echo"))
+        await h.stop()
+    }
+
+    @Test func tokenNeedsExactlyOneKeySource() throws {
+        let result = try godispatch(["token", "--sub", "alice"])
+        #expect(result.status != 0)
+        #expect(result.err.contains("give exactly one of --secret or --config"))
+    }
+
+    @Test func pluginsListsPluginsAndActions() throws {
+        let result = try godispatch(["plugins", "--plugins", try makePluginDirectory(bundledPlugins)])
+        #expect(result.status == 0)
+        #expect(result.out.contains("messaging 1.0.0 (ABI 1.0, swift-"))
+        #expect(result.out.contains("  _notify_room  Send {event, payload} to every member of `room`"))
+        #expect(result.out.contains("rooms 1.0.0"))
+    }
+}
