@@ -1,9 +1,9 @@
 # GoDispatch — the two set-up commands are `make run` and `make test`.
 SWIFT ?= swift
 DIST  := dist
-BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms
+BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions
 
-.PHONY: build run test clean
+.PHONY: build run test clean microbench
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -25,3 +25,7 @@ test:
 
 clean:
 	rm -rf .build $(DIST)
+
+## microbench: hot-path costs through the engine in a release build (ns/op)
+microbench: build
+	$$($(SWIFT) build -c release --show-bin-path)/godispatch-microbench --plugins $(DIST)/plugins

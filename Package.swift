@@ -24,7 +24,7 @@ func bundledPlugin(_ name: String) -> (product: Product, target: Target) {
     )
 }
 
-let bundled = ["Messaging", "Rooms"].map(bundledPlugin)
+let bundled = ["Messaging", "Rooms", "Permissions"].map(bundledPlugin)
 
 let package = Package(
     name: "GoDispatch",
@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
@@ -89,6 +90,11 @@ let package = Package(
             ]
         ),
         .target(name: "GoDispatchTestSupport", path: "Tests/GoDispatchTestSupport"),
+        .executableTarget(
+            name: "godispatch-microbench",
+            dependencies: ["GoDispatchCore", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Microbench"
+        ),
         .testTarget(
             name: "GoDispatchCoreTests",
             dependencies: ["GoDispatchCore", "CGoDispatchABI", "GoDispatchTestSupport"]
@@ -99,6 +105,8 @@ let package = Package(
                 "GoDispatchServer",
                 "GoDispatchClient",
                 "GoDispatchTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -36,7 +36,7 @@ let notifyRoom = ActionDefinition(
     name: "_notify_room",
     description: "Send {event, payload} to every member of `room` (once-encoded frame shared by all)",
     instantiate: { config throws(ActionError) in
-        try config.allowOnly(["room", "event", "payload", "exclude_origin"])
+        try config.allowOnly(["room", "event", "payload", "exclude_origin", "allow_non_member"])
         try config.require("room", "event")
         return SendStep(config)
     },
@@ -44,6 +44,7 @@ let notifyRoom = ActionDefinition(
         do throws(ActionError) {
             let room = try call.borrowedString("room")
             let event = try call.borrowedString("event")
+            if let refusal = nonMemberRefusal(call, room: room) { return .failure(refusal) }
             let flags: UInt32 = call.param("exclude_origin").boolValue == true ? UInt32(GD_SEND_EXCLUDE_ORIGIN) : 0
             let sent = call.withMessage(event: event, target: room, payload: call.rawParam("payload"), flags: flags) {
                 call.host.pointee.send_room(call.raw, room, $0)
@@ -56,6 +57,21 @@ let notifyRoom = ActionDefinition(
         }
     }
 )
+
+/// Room guard: a sender must be a member of the room it publishes to, unless the step says
+/// `allow_non_member: true`, or names a permission the sender holds (`allow_non_member: "room:{{target}}:announce"`).
+func nonMemberRefusal(_ call: ActionCall, room: gd_str) -> ActionError? {
+    if call.host.pointee.is_member(call.raw, .empty, room) == 1 { return nil }
+    switch call.param("allow_non_member") {
+    case .json("true"), .string("true"): return nil
+    case .string(let permission):
+        let held = withGDString(permission) { call.host.pointee.has_permission(call.raw, .empty, $0) }
+        if held == 1 { return nil }
+        return .forbidden("sending to \(room.string) requires membership or the permission `\(permission)`")
+    default:
+        return .forbidden("join \(room.string) before sending to it")
+    }
+}
 
 let notifyOrigin = ActionDefinition(
     name: "_notify_origin",

@@ -15,7 +15,7 @@ public func godispatchPluginEntry(_ host: UnsafePointer<gd_host_api>?) -> Unsafe
     roomsPlugin.export(host: host)
 }
 
-/// Checks a room step's params at config time.
+/// Checks a `_leave` step's params at config time.
 func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> AnyObject? {
     try config.allowOnly(["room"])
     try config.require("room")
@@ -24,12 +24,27 @@ func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> AnyObject?
 
 let join = ActionDefinition(
     name: "_join",
-    description: "Add the sending connection to `room` (created on first join)",
-    instantiate: instantiateRoomStep,
+    description: "Add the sending connection to `room` (created on first join); `permission` guards it",
+    instantiate: { config throws(ActionError) in
+        try config.allowOnly(["room", "permission"])
+        try config.require("room")
+        return nil
+    },
     invoke: { call, _ in
         do throws(ActionError) {
             let room = try call.borrowedString("room")
+            if call.param("permission") != .null {
+                let permission = try call.borrowedString("permission")
+                let held = call.host.pointee.has_permission(call.raw, .empty, permission)
+                guard held == 1 else {
+                    return .failure(.forbidden("joining \(room.string) requires the permission `\(permission.string)`"))
+                }
+            }
             let status = call.host.pointee.join(call.raw, room)
+            if status == GD_ERR_FORBIDDEN.rawValue {
+                return .failure(.forbidden("room limit reached: leave a room before joining another"))
+            }
+            if status == GD_ERR_INVALID.rawValue { return .failure(.invalid("room names must be 1 to 256 bytes")) }
             guard status == GD_OK.rawValue else { return .failure(.failed("could not join room (status \(status))")) }
             return .ok
         } catch {

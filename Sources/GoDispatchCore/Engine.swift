@@ -32,7 +32,8 @@ public final class Engine: Sendable {
         plugins = host
         config = compiled
         self.state = state
-        router = Router(config: compiled, services: EngineServices(state: state, fanOut: fanOut, logger: logger))
+        let limits = EngineLimits(maxRoomsPerConnection: settings.connections.maxRoomsPerConnection)
+        router = Router(config: compiled, services: EngineServices(state: state, fanOut: fanOut, logger: logger, limits: limits))
     }
 }
 

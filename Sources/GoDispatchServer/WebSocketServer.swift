@@ -22,13 +22,14 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let logger: Logger
     private let serverChannel = Mutex<(any Channel)?>(nil)
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    private let leeway: TimeInterval
 
     /// How long shutdown waits for clients to answer the close handshake.
     public static let shutdownGracePeriod: Duration = .seconds(10)
 
     /// Builds a server for `engine` (whose fan-out should be ``makeFanOut()``), with the standard gateway:
     /// request logging, JWT authentication, then the per-user connection limit.
-    public init(engine: Engine, group: (any EventLoopGroup)? = nil, logger: Logger) async {
+    public init(engine: Engine, group: (any EventLoopGroup)? = nil, logger: Logger) async throws(TokenKeyError) {
         let config = engine.config.settings
         self.engine = engine
         self.settings = config.server
@@ -36,10 +37,17 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.ownsGroup = group == nil
         self.batchers = FlushBatchers(group: self.group)
         self.logger = logger
-        var middlewares: [any GatewayMiddleware] = [
-            RequestLoggingMiddleware(logger: logger),
-            JWTAuthMiddleware(verifier: await TokenVerifier(settings: config.auth.jwt)),
-        ]
+        var middlewares: [any GatewayMiddleware] = [RequestLoggingMiddleware(logger: logger)]
+        if !config.server.allowedOrigins.isEmpty {
+            middlewares.append(OriginMiddleware(allowed: config.server.allowedOrigins))
+        }
+        if let maxTotal = config.connections.maxTotal {
+            middlewares.append(ConnectionCapMiddleware(state: engine.state, maxTotal: maxTotal))
+        }
+        let verifier = try await TokenVerifier(settings: config.auth.jwt)
+        middlewares.append(JWTAuthMiddleware(verifier: verifier))
+        engine.router.systemEvents.install(TokenRefreshHandler(verifier: verifier))
+        self.leeway = verifier.leeway
         if let limit = config.connections.perUserLimit {
             middlewares.append(
                 ConnectionLimitMiddleware(state: engine.state, limit: limit, strategy: config.connections.strategy))
@@ -124,6 +132,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
                 old.transport.close(code: 4001, reason: "replaced by a newer connection (limit \(limit) per user)")
             }
         }
+        transport.scheduleExpiry(at: identity.expiresAt, leeway: leeway)
         let handler = WebSocketConnectionHandler(
             connection: connection, transport: transport, router: engine.router, state: engine.state,
             idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)), logger: logger)

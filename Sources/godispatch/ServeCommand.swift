@@ -42,7 +42,13 @@ struct ServeCommand: AsyncParsableCommand {
                 "plugin loaded",
                 metadata: ["name": "\(plugin.name)", "version": "\(plugin.version)", "file": "\(plugin.file)"])
         }
-        let server = await WebSocketServer(engine: engine, logger: logger)
+        let server: WebSocketServer
+        do {
+            server = try await WebSocketServer(engine: engine, logger: logger)
+        } catch {
+            Defaults.printErrors(error.description)
+            throw ExitCode(2)
+        }
         try await server.start()
         let group = ServiceGroup(
             configuration: .init(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoDispatchCore
+import GoDispatchServer
 import JWTKit
 
 /// `godispatch token`: mint an HS256 token for development.
@@ -48,7 +49,7 @@ struct TokenCommand: AsyncParsableCommand {
             sub: SubjectClaim(value: sub), exp: ExpirationClaim(value: Date().addingTimeInterval(lifetime)),
             iat: IssuedAtClaim(value: Date()), perms: permissions)
         let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: key), digestAlgorithm: .sha256)
+        await keys.add(hmac: HMACSecret.key(key, algorithm: "HS256"), digestAlgorithm: .sha256)
         print(try await keys.sign(claims))
     }
 

@@ -28,7 +28,7 @@ struct PipelineTests {
             requires: ["room:{{target}}:write"]
             pipeline:
               - action: _notify_room
-                params: { room: "{{target}}", event: said, payload: "{{payload}}" }
+                params: { room: "{{target}}", event: said, payload: "{{payload}}", allow_non_member: true }
           dm:
             pipeline:
               - action: _notify_user

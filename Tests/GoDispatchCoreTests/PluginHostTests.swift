@@ -13,8 +13,12 @@ struct PluginHostTests {
         var host = PluginHost()
         let errors = host.loadDirectory(try makePluginDirectory(bundledPlugins))
         #expect(errors.isEmpty, "\(errors)")
-        #expect(host.plugins.map(\.name).sorted() == ["messaging", "rooms"])
-        #expect(host.registry.names == ["_join", "_leave", "_log", "_notify_origin", "_notify_room", "_notify_user"])
+        #expect(host.plugins.map(\.name).sorted() == ["messaging", "permissions", "rooms"])
+        #expect(
+            host.registry.names == [
+                "_disconnect", "_join", "_leave", "_log", "_notify_origin", "_notify_room", "_notify_user",
+                "_set_permissions",
+            ])
         let messaging = try #require(host.plugins.first { $0.name == "messaging" })
         #expect(messaging.version == "1.0.0")
         #expect(messaging.abiVersion == "1.0")

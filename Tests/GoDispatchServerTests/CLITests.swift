@@ -38,7 +38,7 @@ struct CLITests {
         let plugins = try makePluginDirectory(bundledPlugins)
         let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
         #expect(result.status == 0, "\(result.err)")
-        #expect(result.out == "\(repo)/config.yaml: ok (4 events, 6 actions)\n")
+        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 8 actions)\n")
         #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
     }
 
@@ -56,7 +56,7 @@ struct CLITests {
             """)
         let result = try godispatch(["validate", "--config", path, "--plugins", try makePluginDirectory(bundledPlugins)])
         #expect(result.status == 2)
-        #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`; available actions: _join, _leave"))
+        #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`; available actions: _disconnect, _join, _leave"))
         #expect(result.err.contains("\(path):7:25: error: in param `room` of `_join`"))
     }
 
@@ -77,10 +77,11 @@ struct CLITests {
         let token = minted.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let h = try await ServerHarness()
         let client = try await h.connect(token: token)
+        try await client.send(#"{"event":"room.join","target":"lobby"}"#)
+        #expect(await client.nextJSON()?["event"] == .string("joined"))
         try await client.send(#"{"event":"chat.send","target":"lobby","payload":{"text":"x"}}"#)
-        try await client.send(#"{"event":"echo","payload":1}"#)
-        // chat.send is allowed (perms carried), so the only reply is the echo.
-        #expect(await client.nextJSON()?["event"] == .string("echo"))
+        // chat.send requires chat:write: the minted token carried it.
+        #expect(await client.nextJSON()?["event"] == .string("chat.message"))
         await h.stop()
     }
 

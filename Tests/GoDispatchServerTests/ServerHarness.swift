@@ -35,11 +35,14 @@ final class ServerHarness: Sendable {
                 params: { event: echo, payload: "{{payload}}" }
         """
 
-    init(config extra: String = "", events: String = ServerHarness.chatEvents) async throws {
+    init(
+        config extra: String = "", events: String = ServerHarness.chatEvents,
+        auth: String = "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 2s }", serverExtra: String = ""
+    ) async throws {
         let yaml = """
-            server: { listen: "127.0.0.1:0", max_message_bytes: 1024 }
+            server: { listen: "127.0.0.1:0", max_message_bytes: 1024\(serverExtra) }
             auth:
-              jwt: { secret: "\(Self.secret)", leeway: 2s }
+              \(auth)
             \(extra)
             \(events)
             """
@@ -48,7 +51,7 @@ final class ServerHarness: Sendable {
         let engine = try Engine(
             settings: settings, pluginsDirectory: try makePluginDirectory(bundledPlugins),
             fanOut: WebSocketServer.makeFanOut(), logger: logger)
-        server = await WebSocketServer(
+        server = try await WebSocketServer(
             engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: 2), logger: logger)
         port = try await server.start(port: 0).port!
     }
@@ -81,6 +84,13 @@ final class ServerHarness: Sendable {
         try await connect(token: try await Self.token(sub: user, perms: perms))
     }
 
+    /// Connects with a token and extra headers.
+    func connect(token: String, headers: [(String, String)]) async throws -> TestClient {
+        TestClient(
+            try await WebSocketClient.connect(
+                host: "127.0.0.1", port: port, path: "/ws", headers: headers + [("Authorization", "Bearer \(token)")]))
+    }
+
     /// The HTTP status a connection attempt is refused with (nil if it was accepted).
     func refusal(token: String?, headers: [(String, String)] = []) async -> (status: Int, body: String)? {
         var all = headers
@@ -102,6 +112,9 @@ final class ServerHarness: Sendable {
 struct TestClaims: JWTPayload {
     var sub: SubjectClaim?
     var exp: ExpirationClaim?
+    var nbf: NotBeforeClaim?
+    var iss: IssuerClaim?
+    var aud: AudienceClaim?
     var perms: [String]?
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }

@@ -321,6 +321,9 @@ typedef struct gd_host_api {
      * timed-out or already completed ticket (the call is then ignored).
      */
     int32_t (*complete)(gd_ticket ticket, int32_t status, gd_str result_json, gd_str message);
+
+    /** 1 if the connection (empty id = the origin) is a member of `room`, 0 if not, or an error status. */
+    int32_t (*is_member)(gd_call *call, gd_str connection_id, gd_str room);
 } gd_host_api;
 
 /** True if the host table has the function `field` (it was appended in a minor this host knows). */

@@ -69,7 +69,7 @@ public struct ConfigLoader: Sendable {
             case "server": readServer(member.value, into: &config.server, reader: &reader)
             case "auth":
                 sawAuth = true
-                readAuth(member.value, into: &config.auth, reader: &reader)
+                readAuth(member.value, into: &config.auth, base: baseDirectory, reader: &reader)
             case "connections": readConnections(member.value, into: &config.connections, reader: &reader)
             case "plugins": readPlugins(member.value, into: &config.plugins, base: baseDirectory, reader: &reader)
             case "events":
@@ -91,7 +91,9 @@ public struct ConfigLoader: Sendable {
     }
 
     private static func readServer(_ node: Node, into server: inout ServerSettings, reader: inout YAMLNodeReader) {
-        let keys = ["listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes"]
+        let keys = [
+            "listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes", "allowed_origins",
+        ]
         guard let members = reader.mapping(node, at: "server", allowed: keys) else { return }
         for member in members {
             let path = "server.\(member.key)"
@@ -121,21 +123,27 @@ public struct ConfigLoader: Sendable {
                 if let value = reader.duration(member.value, at: path) { server.pingInterval = value }
             case "idle_timeout":
                 if let value = reader.duration(member.value, at: path) { server.idleTimeout = value }
+            case "allowed_origins":
+                server.allowedOrigins = reader.stringList(member.value, at: path)?.map(\.value) ?? []
             default: break
             }
         }
     }
 
     /// Algorithms `auth.jwt.algorithms` may list.
-    public static let knownAlgorithms = ["HS256", "HS384", "HS512"]
+    public static let knownAlgorithms = [
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA",
+    ]
 
-    private static func readAuth(_ node: Node, into auth: inout AuthSettings, reader: inout YAMLNodeReader) {
+    private static func readAuth(
+        _ node: Node, into auth: inout AuthSettings, base: String, reader: inout YAMLNodeReader
+    ) {
         guard let members = reader.mapping(node, at: "auth", allowed: ["jwt"]) else { return }
         guard let jwtNode = members.first(where: { $0.key == "jwt" })?.value else {
             reader.fail(node, "`auth` needs `jwt:` with at least `secret:`")
             return
         }
-        let keys = ["algorithms", "secret", "leeway"]
+        let keys = ["algorithms", "secret", "leeway", "public_key_file", "jwks_file", "issuer", "audience"]
         guard let jwtMembers = reader.mapping(jwtNode, at: "auth.jwt", allowed: keys) else { return }
         for member in jwtMembers {
             let path = "auth.jwt.\(member.key)"
@@ -154,6 +162,14 @@ public struct ConfigLoader: Sendable {
                 auth.jwt.secretLocation = reader.location(member.value)
             case "leeway":
                 if let value = reader.duration(member.value, at: path) { auth.jwt.leeway = value }
+            case "public_key_file":
+                auth.jwt.publicKeyFile = reader.string(member.value, at: path).map { resolve($0, against: base) }
+            case "jwks_file":
+                auth.jwt.jwksFile = reader.string(member.value, at: path).map { resolve($0, against: base) }
+            case "issuer":
+                auth.jwt.issuer = reader.string(member.value, at: path)
+            case "audience":
+                auth.jwt.audience = reader.string(member.value, at: path)
             default: break
             }
         }
@@ -162,10 +178,16 @@ public struct ConfigLoader: Sendable {
         {
             reader.fail(jwtNode, "`auth.jwt` needs `secret:` for HS algorithms, e.g. secret: \"${GODISPATCH_JWT_SECRET}\"")
         }
+        if auth.jwt.algorithms.contains(where: { !$0.hasPrefix("HS") }), auth.jwt.publicKeyFile == nil,
+            auth.jwt.jwksFile == nil
+        {
+            reader.fail(jwtNode, "`auth.jwt` lists an asymmetric algorithm: add `public_key_file:` (PEM) or `jwks_file:`")
+        }
     }
 
     private static func readConnections(_ node: Node, into settings: inout ConnectionSettings, reader: inout YAMLNodeReader) {
-        guard let members = reader.mapping(node, at: "connections", allowed: ["per_user_limit", "strategy"]) else { return }
+        let keys = ["per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit"]
+        guard let members = reader.mapping(node, at: "connections", allowed: keys) else { return }
         for member in members {
             let path = "connections.\(member.key)"
             switch member.key {
@@ -178,9 +200,36 @@ public struct ConfigLoader: Sendable {
                     continue
                 }
                 settings.strategy = strategy
+            case "max_total":
+                settings.maxTotal = reader.int(member.value, at: path, range: 1...10_000_000)
+            case "max_rooms_per_connection":
+                if let value = reader.int(member.value, at: path, range: 1...1_000_000) { settings.maxRoomsPerConnection = value }
+            case "rate_limit":
+                settings.rateLimit = readRateLimit(member.value, reader: &reader)
             default: break
             }
         }
+    }
+
+    private static func readRateLimit(_ node: Node, reader: inout YAMLNodeReader) -> RateLimitSettings? {
+        let path = "connections.rate_limit"
+        guard let members = reader.mapping(node, at: path, allowed: ["messages", "per", "burst"]) else { return nil }
+        var messages: Int?
+        var per: Duration = .seconds(1)
+        var burst: Int?
+        for member in members {
+            switch member.key {
+            case "messages": messages = reader.int(member.value, at: "\(path).messages", range: 1...1_000_000)
+            case "per": per = reader.duration(member.value, at: "\(path).per") ?? per
+            case "burst": burst = reader.int(member.value, at: "\(path).burst", range: 1...1_000_000)
+            default: break
+            }
+        }
+        guard let messages else {
+            reader.fail(node, "`\(path)` needs `messages:`, e.g. { messages: 20, per: 1s, burst: 40 }")
+            return nil
+        }
+        return RateLimitSettings(messages: messages, per: per, burst: burst ?? messages)
     }
 
     private static func readPlugins(
@@ -205,8 +254,10 @@ public struct ConfigLoader: Sendable {
         var events: [EventDefinition] = []
         for member in members {
             let name = member.key
-            if name.isEmpty || name == "error" {
-                reader.fail(member.keyNode, "`\(name)` cannot be an event name (reserved for the engine's error frames)")
+            if name.isEmpty || name == "error" || name.hasPrefix(SystemEvents.prefix) {
+                reader.fail(
+                    member.keyNode,
+                    "`\(name)` cannot be an event name: `error` and `\(SystemEvents.prefix)*` are reserved for the engine")
                 continue
             }
             let path = "events.\(name)"

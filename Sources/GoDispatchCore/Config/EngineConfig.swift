@@ -38,6 +38,8 @@ public struct ServerSettings: Sendable {
     public var idleTimeout: Duration = .seconds(90)
     /// Most bytes queued for a client before it counts as too slow and is closed (default 4 MiB).
     public var maxOutboundBytes: Int = 4 << 20
+    /// Browser origins allowed to connect; empty = any. Others get 403 (cross-site WebSocket hijacking).
+    public var allowedOrigins: [String] = []
 }
 
 /// `auth:`
@@ -56,6 +58,14 @@ public struct JWTSettings: Sendable {
     public var leeway: Duration = .seconds(0)
     /// Where `secret` is written, for warnings.
     public var secretLocation: SourceLocation?
+    /// A PEM public key for RS*, PS*, ES* or EdDSA (resolved against the config file's folder).
+    public var publicKeyFile: String?
+    /// A JWKS document; the token's `kid` selects the key.
+    public var jwksFile: String?
+    /// Required `iss`, when set.
+    public var issuer: String?
+    /// Required `aud` (one of the token's audiences), when set.
+    public var audience: String?
 }
 
 /// What happens when a user opens one connection more than allowed.
@@ -72,6 +82,22 @@ public struct ConnectionSettings: Sendable {
     public var perUserLimit: Int?
     /// What to do past the limit.
     public var strategy: ConnectionLimitStrategy = .reject
+    /// Most connections on this server; more get 503. Nil = no cap.
+    public var maxTotal: Int?
+    /// Most rooms one connection may be in (default 100).
+    public var maxRoomsPerConnection: Int = 100
+    /// Per-connection message rate limit; nil = none.
+    public var rateLimit: RateLimitSettings?
+}
+
+/// `connections.rate_limit`: `messages` per `per`, bursts up to `burst`.
+public struct RateLimitSettings: Sendable, Equatable {
+    /// Messages allowed per period.
+    public var messages: Int
+    /// The period.
+    public var per: Duration
+    /// Messages allowed at once after a quiet spell (default = `messages`).
+    public var burst: Int
 }
 
 /// `plugins:`

@@ -8,12 +8,31 @@ public struct EngineServices: Sendable {
     public let fanOut: any FrameFanOut
     /// The engine's logger.
     public let logger: Logger
+    /// Bounds host functions enforce.
+    public let limits: EngineLimits
 
     /// Bundles the services.
-    public init(state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger) {
+    public init(
+        state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits()
+    ) {
         self.state = state
         self.fanOut = fanOut
         self.logger = logger
+        self.limits = limits
+    }
+}
+
+/// Bounds on what actions may do for one connection.
+public struct EngineLimits: Sendable {
+    /// Most rooms one connection may be in (`connections.max_rooms_per_connection`).
+    public var maxRoomsPerConnection: Int = 100
+    /// Longest room name, in bytes.
+    public var maxRoomNameBytes: Int = 256
+
+    /// Default limits.
+    public init(maxRoomsPerConnection: Int = 100, maxRoomNameBytes: Int = 256) {
+        self.maxRoomsPerConnection = maxRoomsPerConnection
+        self.maxRoomNameBytes = maxRoomNameBytes
     }
 }
 

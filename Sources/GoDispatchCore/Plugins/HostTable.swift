@@ -34,7 +34,8 @@ enum HostTable {
                 disconnect: hostDisconnect,
                 set_result: hostSetResult,
                 defer: hostDefer,
-                complete: hostComplete
+                complete: hostComplete,
+                is_member: hostIsMember
             ))
         return UnsafePointer(table)
     }()
@@ -181,8 +182,14 @@ private let hostSendRoom: @convention(c) (OpaquePointer?, gd_str, UnsafePointer<
 
 private let hostJoin: @convention(c) (OpaquePointer?, gd_str) -> Int32 = { call, room in
     guard let invocation = ActionInvocation.active(call) else { return stale }
-    guard room.len > 0 else { return invalid }
-    invocation.run.services.state.join(invocation.origin, room: room.string)
+    let limits = invocation.run.services.limits
+    guard room.len > 0, room.len <= limits.maxRoomNameBytes else { return invalid }
+    let name = room.string
+    let origin = invocation.origin
+    if !origin.rooms.contains(name), origin.rooms.count >= limits.maxRoomsPerConnection {
+        return GD_ERR_FORBIDDEN.rawValue
+    }
+    invocation.run.services.state.join(origin, room: name)
     return ok
 }
 
@@ -269,4 +276,11 @@ private let hostComplete: @convention(c) (gd_ticket, Int32, gd_str, gd_str) -> I
         run.resume(ticket: ticket, status: resumeStatus, result: resumeResult, message: resumeText)
     }
     return ok
+}
+
+private let hostIsMember: @convention(c) (OpaquePointer?, gd_str, gd_str) -> Int32 = { call, id, room in
+    guard let invocation = ActionInvocation.active(call) else { return stale }
+    let connection = id.len == 0 ? invocation.origin : invocation.run.services.state.connection(id: id.string)
+    guard let connection else { return notFound }
+    return connection.rooms.contains(room.string) ? 1 : 0
 }

@@ -6,6 +6,8 @@ final class ConnectionInbox: @unchecked Sendable {
     static let capacity = 256
 
     var isRunning = false
+    /// The connection's rate limiter, made on its first message when a limit is configured.
+    var rateLimiter: RateLimiter?
     private var waiting: [[UInt8]] = []
     private var head = 0
 

@@ -12,4 +12,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case busy
     /// Binary frames are not part of the protocol.
     case unsupported
+    /// The connection sends faster than `connections.rate_limit` allows.
+    case rateLimited = "rate_limited"
+    /// A token refresh (`auth.refresh`) was refused.
+    case unauthorized
 }

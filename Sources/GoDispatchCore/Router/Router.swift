@@ -10,6 +10,8 @@ public final class Router: Sendable {
     public let config: CompiledConfig
     /// The services pipelines use.
     public let services: EngineServices
+    /// Engine-reserved events (`auth.*`), handled by the server layer.
+    public let systemEvents = SystemEvents()
 
     /// Routes by `config`.
     public init(config: CompiledConfig, services: EngineServices) {
@@ -20,6 +22,7 @@ public final class Router: Sendable {
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {
         let inbox = connection.inbox
+        if let limit = config.settings.connections.rateLimit, !admit(connection, limit: limit) { return }
         if inbox.isRunning {
             if !inbox.enqueue(bytes) {
                 connection.transport.send(
@@ -30,6 +33,26 @@ public final class Router: Sendable {
         route(bytes, from: connection)
     }
 
+    /// Applies the connection's rate limit: false if the message must be dropped.
+    private func admit(_ connection: Connection, limit: RateLimitSettings) -> Bool {
+        let inbox = connection.inbox
+        if inbox.rateLimiter == nil {
+            inbox.rateLimiter = RateLimiter(messages: limit.messages, per: limit.per, burst: limit.burst)
+        }
+        switch inbox.rateLimiter!.admit(at: .now) {
+        case .allow:
+            return true
+        case .refuse:
+            connection.transport.send(
+                FrameEncoder.error(.rateLimited, "more than \(limit.messages) messages per \(limit.per); slow down"))
+            return false
+        case .disconnect:
+            services.logger.notice("closing a connection that keeps exceeding its rate limit", metadata: ["user": "\(connection.user.id)"])
+            connection.transport.close(code: 1008, reason: "rate limit exceeded")
+            return false
+        }
+    }
+
     private func route(_ bytes: [UInt8], from connection: Connection) {
         let message: InboundMessage
         do {
@@ -38,6 +61,7 @@ public final class Router: Sendable {
             connection.transport.send(FrameEncoder.error(.badRequest, error.message, ref: error.idJSON))
             return next(for: connection)
         }
+        if systemEvents.handle(message, from: connection) { return next(for: connection) }
         let ref = message.idJSON.map(Array.init)
         guard let event = config.events[message.event] else {
             connection.transport.send(FrameEncoder.error(.unknownEvent, "unknown event `\(message.event)`", ref: ref))

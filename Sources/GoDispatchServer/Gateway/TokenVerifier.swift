@@ -8,11 +8,20 @@ public struct TokenError: Error, Sendable, Equatable {
     public let reason: String
 }
 
+/// A key in `auth.jwt` that cannot be used; start-up stops with this message.
+public struct TokenKeyError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and how to fix it.
+    public let message: String
+    public var description: String { message }
+}
+
 /// The claims GoDispatch reads: `sub` (the user id), optional `perms`, `exp`, `nbf`.
 struct GoDispatchClaims: JWTPayload {
     var sub: SubjectClaim?
     var exp: ExpirationClaim?
     var nbf: NotBeforeClaim?
+    var iss: IssuerClaim?
+    var aud: AudienceClaim?
     var perms: [String]?
 
     /// Time checks are done by ``TokenVerifier`` with the configured leeway.
@@ -24,29 +33,74 @@ public struct TokenVerifier: Sendable {
     /// One key collection per allowed algorithm: the header's `alg` picks the collection, so a token can
     /// never be checked with a key meant for another algorithm.
     private let keysByAlgorithm: [String: JWTKeyCollection]
-    private let leeway: TimeInterval
+    /// Clock skew allowed for `exp` and `nbf`, in seconds.
+    public let leeway: TimeInterval
     private let now: @Sendable () -> Date
 
-    /// Builds a verifier from `auth.jwt`.
-    public init(settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init) async {
+    private let issuer: String?
+    private let audience: String?
+
+    /// Builds a verifier from `auth.jwt`: the secret for HS*, a PEM public key or a JWKS for the others.
+    public init(settings: JWTSettings, now: @escaping @Sendable () -> Date = Date.init) async throws(TokenKeyError) {
         var keysByAlgorithm: [String: JWTKeyCollection] = [:]
-        if let secret = settings.secret, !secret.isEmpty {
-            let key = HMACKey(from: secret)
-            for algorithm in settings.algorithms {
-                let keys = JWTKeyCollection()
-                switch algorithm {
-                case "HS256": await keys.add(hmac: key, digestAlgorithm: .sha256)
-                case "HS384": await keys.add(hmac: key, digestAlgorithm: .sha384)
-                case "HS512": await keys.add(hmac: key, digestAlgorithm: .sha512)
-                default: continue
+        let pem = try Self.read(settings.publicKeyFile)
+        let jwks = try Self.read(settings.jwksFile)
+        for algorithm in settings.algorithms {
+            let keys = JWTKeyCollection()
+            do {
+                // HS* use only the shared secret, the others only public keys: no algorithm confusion.
+                if algorithm.hasPrefix("HS") {
+                    guard let secret = settings.secret, !secret.isEmpty else { continue }
+                    await Self.addSecret(secret, algorithm: algorithm, to: keys)
+                } else if let jwks {
+                    try await keys.add(jwksJSON: jwks)
+                } else if let pem {
+                    try await Self.addPublicKey(pem, algorithm: algorithm, to: keys)
+                } else {
+                    continue
                 }
-                keysByAlgorithm[algorithm] = keys
+            } catch let error as TokenKeyError {
+                throw error
+            } catch {
+                throw TokenKeyError(
+                    message: "auth.jwt: cannot use the key for \(algorithm): \(error); check the PEM/JWKS file and the algorithm")
             }
+            keysByAlgorithm[algorithm] = keys
         }
         self.keysByAlgorithm = keysByAlgorithm
         self.leeway = settings.leeway.timeInterval
+        self.issuer = settings.issuer
+        self.audience = settings.audience
         self.now = now
     }
+
+    private static func read(_ path: String?) throws(TokenKeyError) -> String? {
+        guard let path else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TokenKeyError(message: "auth.jwt: cannot read \(path)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func addSecret(_ secret: String, algorithm: String, to keys: JWTKeyCollection) async {
+        await keys.add(hmac: HMACSecret.key(secret, algorithm: algorithm), digestAlgorithm: HMACSecret.digest(algorithm))
+    }
+
+    private static func addPublicKey(_ pem: String, algorithm: String, to keys: JWTKeyCollection) async throws {
+        switch algorithm {
+        case "RS256": await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256)
+        case "RS384": await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha384)
+        case "RS512": await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha512)
+        case "PS256": await keys.add(pss: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256)
+        case "ES256": await keys.add(ecdsa: try ES256PublicKey(pem: pem))
+        case "ES384": await keys.add(ecdsa: try ES384PublicKey(pem: pem))
+        case "EdDSA": await keys.add(eddsa: try EdDSA.PublicKey(pem: pem))
+        default: throw TokenKeyError(message: "auth.jwt: unsupported algorithm \(algorithm)")
+        }
+    }
+
+    /// Longest accepted user id.
+    public static let maxUserIDBytes = 256
 
     /// Verifies a token: algorithm allowed, signature valid, `exp`/`nbf` within leeway, `sub` a non-empty string.
     public func verify(_ token: String) async throws(TokenError) -> RequestMetadata.Identity {
@@ -69,8 +123,17 @@ public struct TokenVerifier: Sendable {
         if let nbf = claims.nbf, nbf.value.addingTimeInterval(-leeway) > current {
             throw TokenError(reason: "token not yet valid")
         }
+        if let issuer, claims.iss?.value != issuer {
+            throw TokenError(reason: "wrong issuer")
+        }
+        if let audience, !(claims.aud?.value.contains(audience) ?? false) {
+            throw TokenError(reason: "wrong audience")
+        }
         guard let subject = claims.sub?.value, !subject.isEmpty else {
             throw TokenError(reason: "token has no `sub` (user id)")
+        }
+        guard subject.utf8.count <= Self.maxUserIDBytes else {
+            throw TokenError(reason: "`sub` is longer than \(Self.maxUserIDBytes) bytes")
         }
         return RequestMetadata.Identity(userID: subject, permissions: claims.perms ?? [], expiresAt: claims.exp?.value)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import GoDispatchCore
 import Logging
 import NIOCore
@@ -20,6 +21,8 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     private(set) var closing = false
     /// Loop-confined: the close timer (the peer has this long to answer our close frame).
     private var closeTimeout: Scheduled<Void>?
+    /// Loop-confined: closes the connection when its token expires (unless refreshed).
+    private var expiryTimer: Scheduled<Void>?
 
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
@@ -83,6 +86,25 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
         let channel = self.channel
         closeTimeout = eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { channel.close(promise: nil) }
+    }
+
+    /// Closes the connection with 4003 "token expired" at `expiresAt` + `leeway`, replacing any earlier timer.
+    func scheduleExpiry(at expiresAt: Date?, leeway: TimeInterval) {
+        eventLoop.assertInEventLoop()
+        expiryTimer?.cancel()
+        expiryTimer = nil
+        guard let expiresAt else { return }
+        let seconds = max(0, expiresAt.timeIntervalSinceNow + leeway)
+        expiryTimer = eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
+            logger.info("token expired", metadata: ["channel": "\(ObjectIdentifier(channel).hashValue)"])
+            closeOnLoop(code: 4003, reason: "token expired")
+        }
+    }
+
+    /// Stops the expiry timer (the connection is gone).
+    func cancelTimers() {
+        expiryTimer?.cancel()
+        expiryTimer = nil
     }
 
     /// The peer answered (or started) the close handshake.

@@ -86,6 +86,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        transport.cancelTimers()
         state.disconnect(connection)
         logger.info("connection closed", metadata: ["connection": "\(connection.id)", "user": "\(connection.user.id)"])
         context.fireChannelInactive()
