@@ -89,6 +89,11 @@ public final class WebSocketClient: Sendable {
         try await send(frame: WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
     }
 
+    /// Stops reading from the socket (simulates a client too slow to keep up, or one that hangs).
+    public func pauseReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: false)
+    }
+
     /// Closes the socket without a handshake.
     public func disconnect() async { try? await channel.close() }
 }

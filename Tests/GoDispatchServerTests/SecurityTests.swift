@@ -94,6 +94,29 @@ struct SecurityTests {
         await h.stop()
     }
 
+    @Test func aJWKSFilePicksTheKeyByKid() async throws {
+        let first = ES256PrivateKey()
+        let second = ES256PrivateKey()
+        func jwk(_ key: ES256PrivateKey, kid: String) -> String {
+            let p = key.publicKey.parameters!
+            return #"{"kty":"EC","crv":"P-256","alg":"ES256","kid":"\#(kid)","x":"\#(p.x)","y":"\#(p.y)"}"#
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gd-jwks-\(UUID().uuidString).json").path
+        try #"{"keys":[\#(jwk(first, kid: "k1")),\#(jwk(second, kid: "k2"))]}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let h = try await ServerHarness(auth: "jwt: { algorithms: [ES256], jwks_file: \"\(file)\" }")
+        func token(signedBy key: ES256PrivateKey, kid: String) async throws -> String {
+            let keys = JWTKeyCollection()
+            await keys.add(ecdsa: key, kid: JWKIdentifier(string: kid))
+            return try await keys.sign(
+                TestClaims(sub: SubjectClaim(value: "alice"), exp: ExpirationClaim(value: Date().addingTimeInterval(600))),
+                kid: JWKIdentifier(string: kid))
+        }
+        #expect(await h.refusal(token: try await token(signedBy: first, kid: "k1")) == nil)
+        #expect(await h.refusal(token: try await token(signedBy: second, kid: "k2")) == nil)
+        #expect(await h.refusal(token: try await token(signedBy: second, kid: "k1"))?.status == 401, "kid names another key")
+        await h.stop()
+    }
+
     @Test func timeIssuerAndAudienceAreChecked() async throws {
         let key = try await TestKey.make("HS256")
         let h = try await ServerHarness(

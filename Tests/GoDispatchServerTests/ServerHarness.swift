@@ -33,6 +33,10 @@ final class ServerHarness: Sendable {
             pipeline:
               - action: _notify_origin
                 params: { event: echo, payload: "{{payload}}" }
+          fanout:
+            pipeline:
+              - action: _notify_room
+                params: { room: "{{target}}", event: fanout, payload: "{{payload}}", exclude_origin: true }
         """
 
     init(

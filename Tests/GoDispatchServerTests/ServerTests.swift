@@ -160,6 +160,46 @@ struct ServerTests {
         #expect(await h.refusal(token: try await ServerHarness.token())?.status == -1, "no longer accepting")
     }
 
+    @Test func aClientTooSlowToReadIsDisconnected() async throws {
+        let h = try await ServerHarness(serverExtra: ", max_outbound_bytes: 16384")
+        let publisher = try await h.connect("pub")
+        let slow = try await h.connect("slow")
+        for client in [publisher, slow] {
+            try await client.send(#"{"event":"room.join","target":"firehose"}"#)
+            #expect(await client.nextJSON()?["event"] == .string("joined"))
+        }
+        try await slow.client.pauseReading()
+        let text = String(repeating: "x", count: 900)
+        let state = h.server.engine.state
+        // Publish until the server gives up on the slow reader (its kernel buffers fill first).
+        var sent = 0
+        while state.user(id: "slow") != nil, sent < 20_000 {
+            try await publisher.send(#"{"event":"echo","payload":"\#(text)"}"#)
+            try await publisher.send(#"{"event":"fanout","target":"firehose","payload":"\#(text)"}"#)
+            sent += 1
+            if sent % 200 == 0 {
+                // Let the publisher's own echoes drain so only the slow client falls behind.
+                while publisher.events.pending.count > 0 { _ = await publisher.next(timeout: .seconds(1)) }
+            }
+        }
+        try await eventually(timeout: .seconds(30)) { state.user(id: "slow") == nil }
+        #expect(state.user(id: "pub") != nil, "the publisher is unaffected")
+        await h.stop()
+    }
+
+    @Test func aSilentClientIsClosedAfterTheIdleTimeout() async throws {
+        let h = try await ServerHarness(serverExtra: ", ping_interval: 200ms, idle_timeout: 600ms")
+        let responsive = try await h.connect("awake")
+        let silent = try await h.connect("asleep")
+        try await silent.client.pauseReading()
+        let state = h.server.engine.state
+        try await eventually(timeout: .seconds(30)) { state.user(id: "asleep") == nil }
+        // The responsive client answers the pings and stays.
+        try await responsive.send(#"{"event":"echo","payload":"still here"}"#)
+        #expect(await responsive.nextJSON()?["payload"] == .string("still here"))
+        await h.stop()
+    }
+
     @Test func plainHTTPRequestsGetClearAnswers() async throws {
         let h = try await ServerHarness()
         #expect(try await httpStatus(port: h.port, path: "/healthz") == 200)
@@ -179,5 +219,17 @@ extension Data {
     var base64URL: String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Waits until `condition` holds (checked every few milliseconds), failing the test after `timeout`.
+func eventually(timeout: Duration, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }

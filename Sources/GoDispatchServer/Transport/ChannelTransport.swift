@@ -49,11 +49,6 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     /// Writes without flushing; the flush comes at the end of the loop tick.
     func writeOnLoop(_ frame: WebSocketFrame) {
         guard !closing, channel.isActive else { return }
-        guard channel.isWritable else {
-            logger.warning("slow consumer disconnected: outbound buffer full")
-            closeOnLoop(code: 1008, reason: "too slow: outbound buffer full")
-            return
-        }
         channel.write(frame, promise: nil)
         if !flushQueued {
             flushQueued = true
@@ -61,10 +56,16 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         }
     }
 
-    /// Called by the batcher.
+    /// Called by the batcher. Writability is judged after the flush: bytes still queued then are
+    /// bytes the kernel would not take, so more than the high watermark of them means the client is
+    /// too slow (bytes merely written earlier in the same loop tick do not count against it).
     func flushNow() {
         flushQueued = false
         channel.flush()
+        if !closing, channel.isActive, !channel.isWritable {
+            logger.warning("slow consumer disconnected: outbound buffer full")
+            closeOnLoop(code: 1008, reason: "too slow: outbound buffer full")
+        }
     }
 
     func close(code: UInt16, reason: String) {
