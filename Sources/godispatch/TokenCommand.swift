@@ -45,9 +45,8 @@ struct TokenCommand: AsyncParsableCommand {
             throw ValidationError("--ttl must be a duration like 30m, 1h or 3600s")
         }
         let permissions = perms.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        let claims = MintedClaims(
-            sub: SubjectClaim(value: sub), exp: ExpirationClaim(value: Date().addingTimeInterval(lifetime)),
-            iat: IssuedAtClaim(value: Date()), perms: permissions)
+        let claims = TokenClaims(
+            sub: sub, expires: Date().addingTimeInterval(lifetime), issuedAt: Date(), perms: permissions)
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACSecret.key(key, algorithm: "HS256"), digestAlgorithm: .sha256)
         print(try await keys.sign(claims))
@@ -61,14 +60,4 @@ struct TokenCommand: AsyncParsableCommand {
         }
         return Double(text).flatMap { $0 > 0 ? $0 : nil }
     }
-}
-
-/// The claims `godispatch token` writes.
-struct MintedClaims: JWTPayload {
-    var sub: SubjectClaim
-    var exp: ExpirationClaim
-    var iat: IssuedAtClaim
-    var perms: [String]?
-
-    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }

@@ -44,10 +44,10 @@ struct TestKey {
         }
     }
 
-    func sign(_ claims: TestClaims) async throws -> String { try await keys.sign(claims) }
+    func sign(_ claims: TokenClaims) async throws -> String { try await keys.sign(claims) }
 
     func token(sub: String = "alice") async throws -> String {
-        try await sign(TestClaims(sub: SubjectClaim(value: sub), exp: ExpirationClaim(value: Date().addingTimeInterval(600))))
+        try await sign(TokenClaims(sub: sub, expires: Date().addingTimeInterval(600)))
     }
 
     /// The `auth:` block of a server that allows only `algorithms`, keyed for this key.
@@ -87,8 +87,7 @@ struct SecurityTests {
         let h = try await ServerHarness(auth: try rsa.authBlock(allowing: ["RS256", "HS256"]))
         let forged = JWTKeyCollection()
         await forged.add(hmac: HMACKey(from: rsa.publicPEM!), digestAlgorithm: .sha256)
-        let token = try await forged.sign(
-            TestClaims(sub: SubjectClaim(value: "mallory"), exp: ExpirationClaim(value: Date().addingTimeInterval(600))))
+        let token = try await forged.sign(TokenClaims(sub: "mallory", expires: Date().addingTimeInterval(600)))
         #expect(await h.refusal(token: token)?.status == 401)
         #expect(await h.refusal(token: try await rsa.token()) == nil)
         await h.stop()
@@ -108,8 +107,7 @@ struct SecurityTests {
             let keys = JWTKeyCollection()
             await keys.add(ecdsa: key, kid: JWKIdentifier(string: kid))
             return try await keys.sign(
-                TestClaims(sub: SubjectClaim(value: "alice"), exp: ExpirationClaim(value: Date().addingTimeInterval(600))),
-                kid: JWKIdentifier(string: kid))
+                TokenClaims(sub: "alice", expires: Date().addingTimeInterval(600)), kid: JWKIdentifier(string: kid))
         }
         #expect(await h.refusal(token: try await token(signedBy: first, kid: "k1")) == nil)
         #expect(await h.refusal(token: try await token(signedBy: second, kid: "k2")) == nil)
@@ -123,11 +121,10 @@ struct SecurityTests {
             auth: "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 1s, issuer: https://auth.example, audience: chat }")
         func claims(
             exp: TimeInterval = 600, nbf: TimeInterval? = nil, iss: String? = "https://auth.example", aud: String? = "chat"
-        ) -> TestClaims {
-            TestClaims(
-                sub: SubjectClaim(value: "alice"), exp: ExpirationClaim(value: Date().addingTimeInterval(exp)),
-                nbf: nbf.map { NotBeforeClaim(value: Date().addingTimeInterval($0)) }, iss: iss.map { IssuerClaim(value: $0) },
-                aud: aud.map { AudienceClaim(value: [$0]) })
+        ) -> TokenClaims {
+            TokenClaims(
+                sub: "alice", expires: Date().addingTimeInterval(exp), notBefore: nbf.map { Date().addingTimeInterval($0) },
+                issuer: iss, audience: aud)
         }
         #expect(await h.refusal(token: try await key.sign(claims())) == nil)
         #expect(await h.refusal(token: try await key.sign(claims(exp: -30)))?.body == "token expired")

@@ -67,9 +67,7 @@ final class ServerHarness: Sendable {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         return try await keys.sign(
-            TestClaims(
-                sub: sub.map { SubjectClaim(value: $0) }, exp: ExpirationClaim(value: Date().addingTimeInterval(expiresIn)),
-                perms: perms))
+            TokenClaims(sub: sub, expires: Date().addingTimeInterval(expiresIn), perms: perms))
     }
 
     /// Connects with a token in the `Authorization` header (or the query, or none).
@@ -111,16 +109,6 @@ final class ServerHarness: Sendable {
     }
 
     func stop() async { await server.shutdown() }
-}
-
-struct TestClaims: JWTPayload {
-    var sub: SubjectClaim?
-    var exp: ExpirationClaim?
-    var nbf: NotBeforeClaim?
-    var iss: IssuerClaim?
-    var aud: AudienceClaim?
-    var perms: [String]?
-    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 /// A connected client whose events are queued for the test to await with a timeout.

@@ -15,19 +15,6 @@ public struct TokenKeyError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The claims GoDispatch reads: `sub` (the user id), optional `perms`, `exp`, `nbf`.
-struct GoDispatchClaims: JWTPayload {
-    var sub: SubjectClaim?
-    var exp: ExpirationClaim?
-    var nbf: NotBeforeClaim?
-    var iss: IssuerClaim?
-    var aud: AudienceClaim?
-    var perms: [String]?
-
-    /// Time checks are done by ``TokenVerifier`` with the configured leeway.
-    func verify(using algorithm: some JWTAlgorithm) async throws {}
-}
-
 /// Verifies JWTs with jwt-kit against the configured keys, algorithm allow-list and leeway.
 public struct TokenVerifier: Sendable {
     /// One key collection per allowed algorithm: the header's `alg` picks the collection, so a token can
@@ -108,9 +95,9 @@ public struct TokenVerifier: Sendable {
         guard let keys = keysByAlgorithm[algorithm] else {
             throw TokenError(reason: "algorithm \(algorithm) is not allowed")
         }
-        let claims: GoDispatchClaims
+        let claims: TokenClaims
         do {
-            claims = try await keys.verify(Array(token.utf8), as: GoDispatchClaims.self)
+            claims = try await keys.verify(Array(token.utf8), as: TokenClaims.self)
         } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
             throw TokenError(reason: "bad signature")
         } catch {
