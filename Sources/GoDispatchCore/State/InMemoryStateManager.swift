@@ -32,7 +32,9 @@ public final class InMemoryStateManager: StateManager {
     }
 
     public func disconnect(_ connection: Connection) {
-        for room in connection.removeAllRooms() { removeMember(connection, from: room) }
+        roomsLock.withWriteLock {
+            for room in connection.removeAllRooms() { removeMemberLocked(connection, from: room) }
+        }
         directory.withLock { directory in
             guard directory.connections.removeValue(forKey: connection.id) != nil else { return }
             if connection.user.remove(connection) == 0, directory.users[connection.user.id] === connection.user {
@@ -41,30 +43,34 @@ public final class InMemoryStateManager: StateManager {
         }
     }
 
+    // The connection's own room set and the room's member list change together under the rooms write
+    // lock, so concurrent joins and leaves can never leave them disagreeing.
+
     @discardableResult
     public func join(_ connection: Connection, room name: String) -> Bool {
-        guard connection.insertRoom(name) else { return false }
         roomsLock.withWriteLock {
+            guard connection.insertRoom(name) else { return false }
             let room = rooms[name] ?? Room(name: name)
             rooms[name] = room
             room.members.append(connection)
+            return true
         }
-        return true
     }
 
     @discardableResult
     public func leave(_ connection: Connection, room name: String) -> Bool {
-        guard connection.removeRoom(name) else { return false }
-        removeMember(connection, from: name)
-        return true
+        roomsLock.withWriteLock {
+            guard connection.removeRoom(name) else { return false }
+            removeMemberLocked(connection, from: name)
+            return true
+        }
     }
 
-    private func removeMember(_ connection: Connection, from name: String) {
-        roomsLock.withWriteLock {
-            guard let room = rooms[name] else { return }
-            room.members.removeAll { $0 === connection }
-            if room.members.isEmpty { rooms.removeValue(forKey: name) }
-        }
+    /// Removes a member; the caller holds the rooms write lock.
+    private func removeMemberLocked(_ connection: Connection, from name: String) {
+        guard let room = rooms[name] else { return }
+        room.members.removeAll { $0 === connection }
+        if room.members.isEmpty { rooms.removeValue(forKey: name) }
     }
 
     public func members(ofRoom room: String) -> [Connection] {
