@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions
 
-.PHONY: build run test clean microbench
+.PHONY: build run test clean microbench examples
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -18,13 +18,18 @@ build:
 run: build
 	$(DIST)/bin/godispatch serve --config config.yaml
 
-## test: build everything (plugins and fixtures included) and run the test suite
-test:
+## examples: build the example plugins (a Swift package and a C file) that the tests load
+examples:
+	$(SWIFT) build -c release --package-path Examples/hello-plugin
+	$(MAKE) -C Examples/c-plugin
+
+## test: build everything (plugins, fixtures and examples included) and run the test suite
+test: examples
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
 clean:
-	rm -rf .build $(DIST)
+	rm -rf .build $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
 
 ## microbench: hot-path costs through the engine in a release build (ns/op)
 microbench: build

@@ -1,26 +1,30 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The ABI header and the plugin kit live in their own dependency-free package, `PluginKit/`.
+let abi: Target.Dependency = .product(name: "CGoDispatchABI", package: "PluginKit")
+let kit: Target.Dependency = .product(name: "GoDispatchPluginKit", package: "PluginKit")
+
 /// A C fixture plugin used by the plugin-host tests: one tiny `.so` per failure mode.
 func fixture(_ name: String) -> (product: Product, target: Target) {
     (
         .library(name: "Fixture\(name)", type: .dynamic, targets: ["Fixture\(name)"]),
         .target(
-            name: "Fixture\(name)", dependencies: ["CGoDispatchABI"], path: "Tests/PluginFixtures/\(name)",
+            name: "Fixture\(name)", dependencies: [abi], path: "Tests/PluginFixtures/\(name)",
             publicHeadersPath: ".")
     )
 }
 
 let fixtures = [
     "NoEntry", "NullDescriptor", "WrongVersion", "NextMajor", "DuplicateAction", "Unresolved",
-    "ToolchainMismatch", "Probe", "RejectParams",
+    "ToolchainMismatch", "Probe", "RejectParams", "NewerMinor",
 ].map(fixture)
 
 /// A bundled plugin: its own shared library under Plugins/, never linked into the engine.
 func bundledPlugin(_ name: String) -> (product: Product, target: Target) {
     (
         .library(name: "GoDispatch\(name)", type: .dynamic, targets: ["GoDispatch\(name)"]),
-        .target(name: "GoDispatch\(name)", dependencies: ["GoDispatchPluginKit"], path: "Plugins/\(name)")
+        .target(name: "GoDispatch\(name)", dependencies: [kit], path: "Plugins/\(name)")
     )
 }
 
@@ -29,13 +33,13 @@ let bundled = ["Messaging", "Rooms", "Permissions"].map(bundledPlugin)
 let package = Package(
     name: "GoDispatch",
     products: [
-        .library(name: "GoDispatchPluginKit", targets: ["GoDispatchPluginKit"]),
         .library(name: "GoDispatchCore", targets: ["GoDispatchCore"]),
         .library(name: "GoDispatchServer", targets: ["GoDispatchServer"]),
         .library(name: "GoDispatchClient", targets: ["GoDispatchClient"]),
         .executable(name: "godispatch", targets: ["godispatch"]),
     ] + bundled.map(\.product) + fixtures.map(\.product),
     dependencies: [
+        .package(path: "PluginKit"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -45,13 +49,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
-        .target(name: "CGoDispatchABI"),
-        .target(name: "GoDispatchPluginKit", dependencies: ["CGoDispatchABI"]),
         .target(
             name: "GoDispatchCore",
             dependencies: [
-                "CGoDispatchABI",
-                "GoDispatchPluginKit",
+                abi,
+                kit,
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -97,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GoDispatchCoreTests",
-            dependencies: ["GoDispatchCore", "CGoDispatchABI", "GoDispatchTestSupport"]
+            dependencies: ["GoDispatchCore", abi, "GoDispatchTestSupport"]
         ),
         .testTarget(
             name: "GoDispatchServerTests",

@@ -65,6 +65,21 @@ struct PluginHostTests {
         #expect(error.message.contains("rebuild the plugin against this engine's GoDispatchPluginKit"))
     }
 
+    @Test func aPluginBuiltAgainstANewerMinorLoadsAndRuns() async throws {
+        var host = PluginHost()
+        let errors = host.loadDirectory(try makePluginDirectory(["FixtureNewerMinor"]))
+        #expect(errors.isEmpty, "\(errors)")
+        let plugin = try #require(host.plugins.first)
+        #expect(plugin.abiVersion == "1.99")
+        #expect(plugin.actions.map(\.name) == ["fixture_newer_first", "fixture_newer_second"], "walked with the plugin's stride")
+        #expect(plugin.actions.map(\.description) == ["built against ABI 1.99", "the second action of the array"])
+        let h = try EngineHarness(
+            events: "  newer:\n    pipeline:\n      - action: fixture_newer_second\n", plugins: ["FixtureNewerMinor"])
+        let (alice, client) = h.connect("alice")
+        h.send(#"{"event":"newer"}"#, from: alice)
+        #expect(await client.nextFrame()?["payload"] == .object([("future", .bool(false))]), "the future host function is absent")
+    }
+
     @Test func refusesAFileThatIsNotASharedLibrary() throws {
         let folder = try makePluginDirectory([])
         try "not an ELF file".write(toFile: "\(folder)/libtext.so", atomically: true, encoding: .utf8)

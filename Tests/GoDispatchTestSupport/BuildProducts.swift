@@ -33,3 +33,15 @@ public func makePluginDirectory(_ products: [String]) throws -> String {
     }
     return folder
 }
+
+/// The repository's root folder (this file is `<root>/Tests/GoDispatchTestSupport/BuildProducts.swift`).
+public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
+/// Adds links to plugin files given by path (for plugins built outside this package).
+public func addPlugins(_ paths: [String], to folder: String) throws {
+    for path in paths {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/\(name)", withDestinationPath: path)
+    }
+}

@@ -95,12 +95,15 @@ public struct PluginHost: Sendable {
         }
         var actions: [RegisteredAction] = []
         var seen: Set<String> = []
+        // A plugin built against a newer minor may have a larger gd_action: walk the array with the
+        // plugin's own element size (every element of one array has the same size).
+        let stride = d.actions.map { Int($0.pointee.size) } ?? 0
         for index in 0..<d.action_count {
             guard let table = d.actions else {
                 throw PluginLoadError(
                     file: file, kind: .invalidAction, message: "action_count is \(d.action_count) but actions is NULL")
             }
-            let action = table.advanced(by: index)
+            let action = UnsafeRawPointer(table).advanced(by: index * stride).assumingMemoryBound(to: gd_action.self)
             guard action.pointee.size >= UInt32(MemoryLayout<gd_action>.size) else {
                 throw PluginLoadError(
                     file: file, kind: .versionMismatch,

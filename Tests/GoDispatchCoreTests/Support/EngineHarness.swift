@@ -9,6 +9,8 @@ struct EngineHarness {
         engine = try makeEngine(configHead + "\n" + extra + "\nevents:\n" + events, plugins: plugins)
     }
 
+    init(engine: Engine) { self.engine = engine }
+
     /// Opens a connection for `user` with global permissions.
     func connect(_ user: String, perms: [String] = []) -> (connection: Connection, client: TestTransport) {
         let transport = TestTransport()
