@@ -1,7 +1,7 @@
 # GoDispatch — the two set-up commands are `make run` and `make test`.
 SWIFT ?= swift
 DIST  := dist
-BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions
+BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
 .PHONY: build run test clean microbench examples
 

@@ -16,9 +16,10 @@ public final class Engine: Sendable {
     /// configuration. Throws ``EngineStartError`` listing every problem.
     public init(
         settings: EngineConfig, pluginsDirectory: String? = nil, state: any StateManager = InMemoryStateManager(),
-        fanOut: any FrameFanOut = DirectFanOut(), logger: Logger
+        fanOut: any FrameFanOut = DirectFanOut(), httpCallout: (any HTTPCallout)? = nil, logger: Logger
     ) throws(EngineStartError) {
         HostTable.pluginLogger.withLock { $0 = logger }
+        if let httpCallout { HostTable.httpCallout.withLock { $0 = httpCallout } }
         var host = PluginHost()
         let refusals = host.loadDirectory(pluginsDirectory ?? settings.plugins.directory)
         // Compile even when a plugin was refused, so one run reports every problem.

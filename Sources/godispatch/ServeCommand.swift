@@ -2,6 +2,7 @@ import ArgumentParser
 import GoDispatchCore
 import GoDispatchServer
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// `godispatch serve`: run the server until SIGINT/SIGTERM.
@@ -32,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             engine = try Engine(
                 settings: settings, pluginsDirectory: pluginOptions.plugins, fanOut: WebSocketServer.makeFanOut(),
-                logger: logger)
+                httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger), logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)

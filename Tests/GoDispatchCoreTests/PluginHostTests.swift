@@ -13,15 +13,15 @@ struct PluginHostTests {
         var host = PluginHost()
         let errors = host.loadDirectory(try makePluginDirectory(bundledPlugins))
         #expect(errors.isEmpty, "\(errors)")
-        #expect(host.plugins.map(\.name).sorted() == ["messaging", "permissions", "rooms"])
+        #expect(host.plugins.map(\.name).sorted() == ["messaging", "permissions", "rooms", "webhook"])
         #expect(
             host.registry.names == [
                 "_disconnect", "_join", "_leave", "_log", "_notify_origin", "_notify_room", "_notify_user",
-                "_set_permissions",
+                "_set_permissions", "_webhook",
             ])
         let messaging = try #require(host.plugins.first { $0.name == "messaging" })
         #expect(messaging.version == "1.0.0")
-        #expect(messaging.abiVersion == "1.0")
+        #expect(messaging.abiVersion == "1.1")
         #expect(messaging.toolchain?.hasPrefix("swift-") == true)
         #expect(messaging.actions.allSatisfy { !$0.description.isEmpty })
     }
@@ -61,7 +61,7 @@ struct PluginHostTests {
 
     @Test func versionMismatchSaysHowToFix() throws {
         let error = try refusal("FixtureWrongVersion")
-        #expect(error.message.contains("this engine speaks ABI 1.0"))
+        #expect(error.message.contains("this engine speaks ABI 1.1"))
         #expect(error.message.contains("rebuild the plugin against this engine's GoDispatchPluginKit"))
     }
 

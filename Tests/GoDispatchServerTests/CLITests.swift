@@ -38,7 +38,7 @@ struct CLITests {
         let plugins = try makePluginDirectory(bundledPlugins)
         let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
         #expect(result.status == 0, "\(result.err)")
-        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 8 actions)\n")
+        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 9 actions)\n")
         #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
     }
 
@@ -94,7 +94,7 @@ struct CLITests {
     @Test func pluginsListsPluginsAndActions() throws {
         let result = try godispatch(["plugins", "--plugins", try makePluginDirectory(bundledPlugins)])
         #expect(result.status == 0)
-        #expect(result.out.contains("messaging 1.0.0 (ABI 1.0, swift-"))
+        #expect(result.out.contains("messaging 1.0.0 (ABI 1.1, swift-"))
         #expect(result.out.contains("  _notify_room  Send {event, payload} to every member of `room`"))
         #expect(result.out.contains("rooms 1.0.0"))
     }

@@ -13,6 +13,9 @@ import NIOWebSocket
 /// connect real WebSocket clients.
 final class ServerHarness: Sendable {
     static let secret = "server-test-secret-0123456789abcdef"
+    /// One HTTP client for every test's webhooks (the host table holds one per process).
+    static let callout = AsyncHTTPCallout(
+        group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     let server: WebSocketServer
     let port: Int
 
@@ -41,7 +44,8 @@ final class ServerHarness: Sendable {
 
     init(
         config extra: String = "", events: String = ServerHarness.chatEvents,
-        auth: String = "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 2s }", serverExtra: String = ""
+        auth: String = "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 2s }", serverExtra: String = "",
+        threads: Int = 2
     ) async throws {
         let yaml = """
             server: { listen: "127.0.0.1:0", max_message_bytes: 1024\(serverExtra) }
@@ -54,9 +58,9 @@ final class ServerHarness: Sendable {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let engine = try Engine(
             settings: settings, pluginsDirectory: try makePluginDirectory(bundledPlugins),
-            fanOut: WebSocketServer.makeFanOut(), logger: logger)
+            fanOut: WebSocketServer.makeFanOut(), httpCallout: Self.callout, logger: logger)
         server = try await WebSocketServer(
-            engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: 2), logger: logger)
+            engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger)
         port = try await server.start(port: 0).port!
     }
 

@@ -14,6 +14,8 @@ public struct StepConfig {
     public let params: [String: PluginValue]
     /// Names of the parameters whose value is a template, known only per message.
     public let templated: Set<String>
+    /// `plugins.settings.<this plugin>` as JSON text, when the engine passes it (ABI 1.1).
+    public let pluginSettings: String?
 
     init(_ raw: UnsafePointer<gd_step_config>) {
         let config = raw.pointee
@@ -31,6 +33,9 @@ public struct StepConfig {
         }
         self.params = params
         self.templated = templated
+        let settingsEnd = MemoryLayout<gd_step_config>.offset(of: \.plugin_settings)! + MemoryLayout<gd_str>.size
+        let settings = Int(config.size) >= settingsEnd ? config.plugin_settings.string : ""
+        pluginSettings = settings.isEmpty ? nil : settings
     }
 
     /// Fails unless every name in `names` is present.

@@ -235,7 +235,9 @@ public struct ConfigLoader: Sendable {
     private static func readPlugins(
         _ node: Node, into settings: inout PluginSettings, base: String, reader: inout YAMLNodeReader
     ) {
-        guard let members = reader.mapping(node, at: "plugins", allowed: ["directory", "step_timeout"]) else { return }
+        guard let members = reader.mapping(node, at: "plugins", allowed: ["directory", "step_timeout", "settings"]) else {
+            return
+        }
         for member in members {
             switch member.key {
             case "directory":
@@ -244,6 +246,13 @@ public struct ConfigLoader: Sendable {
                 }
             case "step_timeout":
                 if let value = reader.duration(member.value, at: "plugins.step_timeout") { settings.stepTimeout = value }
+            case "settings":
+                guard let plugins = reader.mapping(member.value, at: "plugins.settings", allowed: nil) else { continue }
+                for plugin in plugins {
+                    if let value = reader.json(plugin.value, at: "plugins.settings.\(plugin.key)") {
+                        settings.settings[plugin.key] = value
+                    }
+                }
             default: break
             }
         }

@@ -106,6 +106,8 @@ public struct PluginSettings: Sendable {
     public var directory: String
     /// How long a step may stay pending before the pipeline fails (default 10 s).
     public var stepTimeout: Duration = .seconds(10)
+    /// `plugins.settings.<plugin name>`: settings handed to that plugin's steps at load.
+    public var settings: [String: JSONValue] = [:]
 }
 
 /// One client event: who may send it and what it does.

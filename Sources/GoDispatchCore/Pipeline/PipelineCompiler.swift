@@ -77,7 +77,8 @@ public struct PipelineCompiler {
             params.append(CompiledStep.Param(name: name, cName: arena.copy(name), template: template, literal: literal))
         }
         if failed { return nil }
-        let stepState = instantiate(action, step: step, event: event, params: params, arena: arena, errors: &errors)
+        let stepState = instantiate(
+            action, step: step, event: event, params: params, arena: arena, config: config, errors: &errors)
         guard let stepState else { return nil }
         return CompiledStep(
             id: step.id?.value, action: action, location: step.location,
@@ -90,7 +91,7 @@ public struct PipelineCompiler {
 
     private func instantiate(
         _ action: RegisteredAction, step: StepDefinition, event: String, params: [CompiledStep.Param],
-        arena: ByteArena, errors: inout [ConfigError]
+        arena: ByteArena, config: EngineConfig, errors: inout [ConfigError]
     ) -> StepState? {
         guard let instantiate = action.descriptor.pointee.instantiate else { return StepState(pointer: nil) }
         let staticParams = UnsafeMutablePointer<gd_param>.allocate(capacity: max(params.count, 1))
@@ -111,7 +112,8 @@ public struct PipelineCompiler {
         var config = gd_step_config(
             size: UInt32(MemoryLayout<gd_step_config>.size), event: arena.copy(event),
             step_id: arena.copy(step.id?.value ?? ""), action: arena.copy(step.action.value),
-            location: arena.copy(step.location.description), params: staticParams, param_count: params.count)
+            location: arena.copy(step.location.description), params: staticParams, param_count: params.count,
+            plugin_settings: arena.copy(config.plugins.settings[action.pluginName]?.jsonText ?? ""))
         var state: UnsafeMutableRawPointer?
         var error = gd_error()
         error.size = UInt32(MemoryLayout<gd_error>.size)

@@ -9,6 +9,8 @@ import Synchronization
 enum HostTable {
     /// The logger plugins write to; the engine sets it at start-up.
     static let pluginLogger = Mutex(Logger(label: "godispatch.plugin"))
+    /// The HTTP client behind `http_request`; the server layer installs it.
+    static let httpCallout = Mutex<(any HTTPCallout)?>(nil)
 
     /// The table (process lifetime).
     nonisolated(unsafe) static let shared: UnsafePointer<gd_host_api> = {
@@ -35,7 +37,8 @@ enum HostTable {
                 set_result: hostSetResult,
                 defer: hostDefer,
                 complete: hostComplete,
-                is_member: hostIsMember
+                is_member: hostIsMember,
+                http_request: hostHTTPRequest
             ))
         return UnsafePointer(table)
     }()
@@ -283,4 +286,53 @@ private let hostIsMember: @convention(c) (OpaquePointer?, gd_str, gd_str) -> Int
     let connection = id.len == 0 ? invocation.origin : invocation.run.services.state.connection(id: id.string)
     guard let connection else { return notFound }
     return connection.rooms.contains(room.string) ? 1 : 0
+}
+
+/// The C callback and its context, carried to whichever thread the answer arrives on.
+private struct HTTPCallbackContext: @unchecked Sendable {
+    let callback: gd_http_callback
+    let userData: UnsafeMutableRawPointer?
+}
+
+private let hostHTTPRequest: @convention(c) (UnsafePointer<gd_http_request>?, gd_http_callback?, UnsafeMutableRawPointer?) -> Int32 = {
+    request, callback, userData in
+    guard let request, let callback, request.pointee.size >= UInt32(MemoryLayout<gd_http_request>.size) else {
+        return invalid
+    }
+    guard let callout = HostTable.httpCallout.withLock({ $0 }) else { return GD_ERR_FAILED.rawValue }
+    let r = request.pointee
+    let url = r.url.string
+    guard url.hasPrefix("http://") || url.hasPrefix("https://") else { return invalid }
+    var headers: [(name: String, value: String)] = []
+    for index in 0..<r.header_count {
+        guard let header = r.headers?[index] else { return invalid }
+        headers.append((header.name.string, header.value.string))
+    }
+    let copy = HTTPCalloutRequest(
+        method: r.method.len == 0 ? "POST" : r.method.string, url: url, headers: headers, body: Array(r.body.raw),
+        timeout: .milliseconds(r.timeout_ms == 0 ? 10_000 : Int64(r.timeout_ms)),
+        maxAttempts: max(1, Int(r.max_attempts)),
+        backoff: .milliseconds(r.backoff_ms == 0 ? 200 : Int64(r.backoff_ms)),
+        signingSecret: r.signing_secret.len == 0 ? nil : Array(r.signing_secret.raw))
+    let context = HTTPCallbackContext(callback: callback, userData: userData)
+    callout.send(copy) { result in
+        switch result {
+        case .success(let response):
+            response.body.withUnsafeBytes { body in
+                context.callback(
+                    context.userData, GD_OK.rawValue, UInt16(clamping: response.status),
+                    gd_str(data: body.baseAddress?.assumingMemoryBound(to: CChar.self), len: body.count), gd_str(data: nil, len: 0))
+            }
+        case .failure(let error):
+            var message = error.message
+            message.withUTF8 { text in
+                text.withMemoryRebound(to: CChar.self) { chars in
+                    context.callback(
+                        context.userData, GD_ERR_FAILED.rawValue, 0, gd_str(data: nil, len: 0),
+                        gd_str(data: chars.baseAddress, len: chars.count))
+                }
+            }
+        }
+    }
+    return ok
 }

@@ -33,7 +33,7 @@ let helloPlugin = PluginDefinition(
                 let user = call.cargo("user.id").stringValue ?? "stranger"
                 let name = call.param("name").stringValue ?? user
                 let text = "\(greeting), \(name)!"
-                let json = #"{"text":"\#(escape(text))","by":"\#(escape(user))"}"#
+                let json = #"{"text":\#(JSONString.quote(text)),"by":\#(JSONString.quote(user))}"#
                 let sent = withGDString("hello") { event in
                     withGDString(json) { payload in
                         call.withMessage(event: event, payload: gd_value(kind: Int32(GD_VALUE_JSON.rawValue), text: payload)) {
@@ -42,7 +42,7 @@ let helloPlugin = PluginDefinition(
                     }
                 }
                 guard sent >= 0 else { return .failure(.failed("could not reach the sender")) }
-                call.setResult(json: #"{"text":"\#(escape(text))"}"#)
+                call.setResult(json: #"{"text":\#(JSONString.quote(text))}"#)
                 PluginLog.write(GD_LOG_DEBUG, "greeted \(user)", plugin: "hello", host: call.host)
                 return .ok
             })
@@ -53,21 +53,6 @@ let helloPlugin = PluginDefinition(
 final class Greeting {
     let text: String
     init(_ text: String) { self.text = text }
-}
-
-/// Escapes a string for a JSON string literal.
-func escape(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }
 
 /// The entry symbol, the only one the library exports (see exports.map).

@@ -45,8 +45,8 @@ extern "C" {
 
 /** ABI major version: changes only with incompatible changes (new entry symbol). */
 #define GD_ABI_MAJOR 1
-/** ABI minor version: grows when fields or host functions are appended. */
-#define GD_ABI_MINOR 0
+/** ABI minor version: grows when fields or host functions are appended. 1.1 added HTTP callouts. */
+#define GD_ABI_MINOR 1
 /** Name of the one symbol a version-1 plugin exports. */
 #define GD_ENTRY_SYMBOL "godispatch_plugin_entry_v1"
 /** Capacity of gd_error.message, including its terminating NUL. */
@@ -146,6 +146,11 @@ typedef struct gd_step_config {
     /** Static parameters: literal values as GD_VALUE_STRING / GD_VALUE_JSON, templates flagged GD_PARAM_TEMPLATED. */
     const gd_param *params;
     size_t param_count;
+
+    /* ---- 1.1 (check `size`) ---- */
+
+    /** `plugins.settings.<plugin name>` as one JSON object, or empty. */
+    gd_str plugin_settings;
 } gd_step_config;
 
 /** One invocation of an action for one message. OWNERSHIP: host; valid until invoke() returns. */
@@ -244,6 +249,45 @@ typedef enum gd_disconnect_scope {
     GD_DISCONNECT_USER = 1
 } gd_disconnect_scope;
 
+/** One HTTP header. */
+typedef struct gd_http_header {
+    gd_str name;
+    gd_str value;
+} gd_http_header;
+
+/**
+ * An outbound HTTP request (1.1). OWNERSHIP: caller; borrowed: the host copies what it needs before
+ * http_request returns.
+ */
+typedef struct gd_http_request {
+    uint32_t size;
+    /** "POST", "GET", … */
+    gd_str method;
+    /** An absolute http:// or https:// URL. */
+    gd_str url;
+    const gd_http_header *headers;
+    size_t header_count;
+    gd_str body;
+    /** Per attempt; the host enforces it. 0 = 10 seconds. */
+    uint32_t timeout_ms;
+    /** Attempts in all (1 = no retry). Connection errors, timeouts and 5xx answers are retried. */
+    uint32_t max_attempts;
+    /** First retry delay; each later one doubles, with random jitter of up to 50%. 0 = 200 ms. */
+    uint32_t backoff_ms;
+    /**
+     * If non-empty, the host signs the request: `X-GoDispatch-Timestamp: <unix seconds>` and
+     * `X-GoDispatch-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + body, keyed with this secret>`.
+     */
+    gd_str signing_secret;
+} gd_http_request;
+
+/**
+ * Receives the outcome of http_request, exactly once, on any thread. `status` is GD_OK when an HTTP
+ * answer arrived (any code, in `http_status`), or an error status (GD_ERR_FAILED) with `error` saying
+ * why no answer arrived. `body` and `error` are borrowed for the duration of the callback.
+ */
+typedef void (*gd_http_callback)(void *user_data, int32_t status, uint16_t http_status, gd_str body, gd_str error);
+
 /** Identifies a deferred invocation; 0 is never a valid ticket. */
 typedef uint64_t gd_ticket;
 
@@ -324,6 +368,15 @@ typedef struct gd_host_api {
 
     /** 1 if the connection (empty id = the origin) is a member of `room`, 0 if not, or an error status. */
     int32_t (*is_member)(gd_call *call, gd_str connection_id, gd_str room);
+
+    /* ---- 1.1 ---- */
+
+    /**
+     * Sends an HTTP request without blocking; `callback(user_data, …)` is called exactly once from any
+     * thread (possibly before this returns). Any thread. Returns GD_OK, or an error status (and then
+     * the callback is never called) if the request is malformed or the host has no HTTP client.
+     */
+    int32_t (*http_request)(const gd_http_request *request, gd_http_callback callback, void *user_data);
 } gd_host_api;
 
 /** True if the host table has the function `field` (it was appended in a minor this host knows). */
