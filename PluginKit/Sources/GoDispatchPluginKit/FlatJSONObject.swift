@@ -4,7 +4,7 @@
 public enum FlatJSONObject {
     /// The members of `text`, or nil if it is not a JSON object.
     public static func parse(_ text: String) -> [String: PluginValue]? {
-        var reader = Reader(bytes: Array(text.utf8))
+        var reader = KitJSONReader(bytes: Array(text.utf8))
         reader.skipSpace()
         guard reader.take(UInt8(ascii: "{")) else { return nil }
         var members: [String: PluginValue] = [:]
@@ -28,75 +28,76 @@ public enum FlatJSONObject {
             return reader.take(UInt8(ascii: "}")) ? members : nil
         }
     }
+}
 
-    private struct Reader {
-        let bytes: [UInt8]
-        var index = 0
+/// A forward-only reader over JSON text, shared by the kit's small parsers.
+struct KitJSONReader {
+    let bytes: [UInt8]
+    var index = 0
 
-        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+    var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 
-        mutating func skipSpace() {
-            while let b = peek, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { index += 1 }
-        }
+    mutating func skipSpace() {
+        while let b = peek, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { index += 1 }
+    }
 
-        mutating func take(_ byte: UInt8) -> Bool {
-            guard peek == byte else { return false }
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard peek == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// A string starting at its opening quote, decoded.
+    mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        var out: [UInt8] = []
+        while let b = peek {
             index += 1
-            return true
-        }
-
-        /// A string starting at its opening quote, decoded.
-        mutating func string() -> String? {
-            guard take(UInt8(ascii: "\"")) else { return nil }
-            var out: [UInt8] = []
-            while let b = peek {
+            switch b {
+            case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard let e = peek else { return nil }
                 index += 1
-                switch b {
-                case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
-                case UInt8(ascii: "\\"):
-                    guard let e = peek else { return nil }
-                    index += 1
-                    switch e {
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "u"):
-                        guard index + 4 <= bytes.count,
-                            let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
-                        else { return nil }
-                        index += 4
-                        out.append(contentsOf: String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8)
-                    default: out.append(e)
-                    }
-                default: out.append(b)
+                switch e {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "u"):
+                    guard index + 4 <= bytes.count,
+                        let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+                    else { return nil }
+                    index += 4
+                    out.append(contentsOf: String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8)
+                default: out.append(e)
                 }
+            default: out.append(b)
             }
-            return nil
         }
+        return nil
+    }
 
-        /// A non-string value's text (numbers, literals, nested objects and arrays).
-        mutating func rawValue() -> String? {
-            let start = index
-            var depth = 0
-            while let b = peek {
-                if b == UInt8(ascii: "\"") {
-                    guard string() != nil else { return nil }
-                    continue
-                }
-                if b == UInt8(ascii: "{") || b == UInt8(ascii: "[") { depth += 1 }
-                if b == UInt8(ascii: "}") || b == UInt8(ascii: "]") {
-                    if depth == 0 { break }
-                    depth -= 1
-                }
-                if depth == 0, b == UInt8(ascii: ",") { break }
-                index += 1
+    /// A non-string value's text (numbers, literals, nested objects and arrays).
+    mutating func rawValue() -> String? {
+        let start = index
+        var depth = 0
+        while let b = peek {
+            if b == UInt8(ascii: "\"") {
+                guard string() != nil else { return nil }
+                continue
             }
-            var end = index
-            while end > start, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[end - 1]) { end -= 1 }
-            return end > start ? String(decoding: bytes[start..<end], as: UTF8.self) : nil
+            if b == UInt8(ascii: "{") || b == UInt8(ascii: "[") { depth += 1 }
+            if b == UInt8(ascii: "}") || b == UInt8(ascii: "]") {
+                if depth == 0 { break }
+                depth -= 1
+            }
+            if depth == 0, b == UInt8(ascii: ",") { break }
+            index += 1
         }
+        var end = index
+        while end > start, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[end - 1]) { end -= 1 }
+        return end > start ? String(decoding: bytes[start..<end], as: UTF8.self) : nil
     }
 }
 

@@ -82,44 +82,19 @@ extension PluginValue {
 /// Reads a JSON array of strings without Foundation (the kit has no dependencies).
 enum StringListReader {
     static func parse(_ text: String) -> [String]? {
-        var bytes = Array(text.utf8)[...]
-        func skipSpace() { while let b = bytes.first, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { bytes.removeFirst() } }
-        skipSpace()
-        guard bytes.popFirst() == UInt8(ascii: "[") else { return nil }
+        var reader = KitJSONReader(bytes: Array(text.utf8))
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: "[")) else { return nil }
         var items: [String] = []
-        skipSpace()
-        if bytes.first == UInt8(ascii: "]") { return [] }
+        reader.skipSpace()
+        if reader.take(UInt8(ascii: "]")) { return items }
         while true {
-            skipSpace()
-            guard bytes.popFirst() == UInt8(ascii: "\"") else { return nil }
-            var item: [UInt8] = []
-            while let b = bytes.popFirst() {
-                if b == UInt8(ascii: "\"") { break }
-                if b == UInt8(ascii: "\\") {
-                    guard let escaped = bytes.popFirst() else { return nil }
-                    switch escaped {
-                    case UInt8(ascii: "n"): item.append(0x0A)
-                    case UInt8(ascii: "t"): item.append(0x09)
-                    case UInt8(ascii: "r"): item.append(0x0D)
-                    case UInt8(ascii: "u"):
-                        guard bytes.count >= 4, let code = UInt32(String(decoding: bytes.prefix(4), as: UTF8.self), radix: 16),
-                            let scalar = Unicode.Scalar(code)
-                        else { return nil }
-                        bytes.removeFirst(4)
-                        item.append(contentsOf: String(Character(scalar)).utf8)
-                    default: item.append(escaped)
-                    }
-                } else {
-                    item.append(b)
-                }
-            }
-            items.append(String(decoding: item, as: UTF8.self))
-            skipSpace()
-            switch bytes.popFirst() {
-            case UInt8(ascii: ","): continue
-            case UInt8(ascii: "]"): return items
-            default: return nil
-            }
+            reader.skipSpace()
+            guard let item = reader.string() else { return nil }
+            items.append(item)
+            reader.skipSpace()
+            if reader.take(UInt8(ascii: ",")) { continue }
+            return reader.take(UInt8(ascii: "]")) ? items : nil
         }
     }
 }
