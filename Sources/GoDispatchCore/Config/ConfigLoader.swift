@@ -271,12 +271,18 @@ public struct ConfigLoader: Sendable {
             }
             let path = "events.\(name)"
             var event = EventDefinition(name: name, location: reader.location(member.keyNode), requires: [], pipeline: [])
-            guard let fields = reader.mapping(member.value, at: path, allowed: ["requires", "pipeline"]) else { continue }
+            guard let fields = reader.mapping(member.value, at: path, allowed: ["requires", "payload_schema", "pipeline"]) else {
+                continue
+            }
             var sawPipeline = false
             for field in fields {
                 switch field.key {
                 case "requires":
                     event.requires = reader.stringList(field.value, at: "\(path).requires") ?? []
+                case "payload_schema":
+                    if let schema = reader.json(field.value, at: "\(path).payload_schema") {
+                        event.payloadSchema = Located(value: schema, location: reader.location(field.value))
+                    }
                 case "pipeline":
                     sawPipeline = true
                     guard let steps = reader.sequence(field.value, at: "\(path).pipeline") else { continue }

@@ -118,6 +118,8 @@ public struct EventDefinition: Sendable {
     public let location: SourceLocation
     /// Permissions the sender must hold (templates allowed).
     public var requires: [Located<String>]
+    /// The payload's schema (the documented JSON Schema subset), if any.
+    public var payloadSchema: Located<JSONValue>? = nil
     /// The steps, in order.
     public var pipeline: [StepDefinition]
 }

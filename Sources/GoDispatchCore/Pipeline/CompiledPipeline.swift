@@ -19,6 +19,8 @@ public struct CompiledEvent: Sendable {
     public let name: String
     /// Permission templates the sender must hold, e.g. `room:{{target}}:write`.
     public let requires: [Template]
+    /// The payload's schema, checked before any step runs.
+    public let schema: PayloadSchema?
     /// The steps, in order.
     public let steps: [CompiledStep]
 }

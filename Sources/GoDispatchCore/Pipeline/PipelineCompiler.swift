@@ -34,7 +34,15 @@ public struct PipelineCompiler {
                     }
                 }
             }
-            events[event.name] = CompiledEvent(name: event.name, requires: requires, steps: steps)
+            var schema: PayloadSchema?
+            if let source = event.payloadSchema {
+                do {
+                    schema = try PayloadSchema(source.value)
+                } catch {
+                    errors.append(ConfigError(source.location, "in `\(event.name)`: \(error.message)"))
+                }
+            }
+            events[event.name] = CompiledEvent(name: event.name, requires: requires, schema: schema, steps: steps)
         }
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })

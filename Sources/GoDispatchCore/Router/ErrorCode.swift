@@ -16,4 +16,6 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case rateLimited = "rate_limited"
     /// A token refresh (`auth.refresh`) was refused.
     case unauthorized
+    /// The payload does not match the event's `payload_schema`; `pointer` names the first failing value.
+    case invalidPayload = "invalid_payload"
 }

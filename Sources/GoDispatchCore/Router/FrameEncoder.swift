@@ -25,7 +25,7 @@ public enum FrameEncoder {
     }
 
     /// An error frame: `{"event":"error","payload":{"code":…,"message":…,"ref":…}}`.
-    public static func error(_ code: ErrorCode, _ message: String, ref: [UInt8]? = nil) -> OutboundFrame {
+    public static func error(_ code: ErrorCode, _ message: String, ref: [UInt8]? = nil, pointer: String? = nil) -> OutboundFrame {
         var writer = JSONWriter(capacity: 64 + message.utf8.count)
         writer.writeASCII("{\"event\":\"error\",\"payload\":{\"code\":")
         writer.writeString(code.rawValue)
@@ -34,6 +34,10 @@ public enum FrameEncoder {
         if let ref {
             writer.writeASCII(",\"ref\":")
             writer.writeRaw(ref)
+        }
+        if let pointer {
+            writer.writeASCII(",\"pointer\":")
+            writer.writeString(pointer)
         }
         writer.writeASCII("}}")
         return OutboundFrame(bytes: writer.bytes)

@@ -76,6 +76,15 @@ public final class Router: Sendable {
                 return next(for: connection)
             }
         }
+        if let schema = event.schema {
+            let payload = message.payloadRange.map { range in message.bytes.withUnsafeBytes { JSONReader($0).value(in: range) } } ?? .null
+            if let violation = schema.firstViolation(in: payload) {
+                let location = violation.pointer.isEmpty ? "payload" : "payload at \(violation.pointer)"
+                connection.transport.send(
+                    FrameEncoder.error(.invalidPayload, "\(location) \(violation.message)", ref: ref, pointer: violation.pointer))
+                return next(for: connection)
+            }
+        }
         connection.inbox.isRunning = true
         let run = PipelineRun(event: event, message: message, connection: connection, services: services) {
             [self] _ in
