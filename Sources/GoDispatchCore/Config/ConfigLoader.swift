@@ -301,7 +301,10 @@ public struct ConfigLoader: Sendable {
     }
 
     private static func readStep(_ node: Node, at path: String, reader: inout YAMLNodeReader) -> StepDefinition? {
-        guard let fields = reader.mapping(node, at: path, allowed: ["id", "action", "params", "timeout"]) else { return nil }
+        guard let fields = reader.mapping(node, at: path, allowed: ["id", "action", "params", "timeout", "when"]) else {
+            return nil
+        }
+        var when: Located<String>?
         var id: Located<String>?
         var action: Located<String>?
         var params: [(name: String, value: Located<JSONValue>)] = []
@@ -329,6 +332,10 @@ public struct ConfigLoader: Sendable {
                 }
             case "timeout":
                 timeout = reader.duration(field.value, at: "\(path).timeout")
+            case "when":
+                if let text = reader.string(field.value, at: "\(path).when") {
+                    when = Located(value: text, location: reader.location(field.value))
+                }
             default: break
             }
         }
@@ -336,6 +343,7 @@ public struct ConfigLoader: Sendable {
             reader.fail(node, "`\(path)` needs `action:`, the name of the action to run")
             return nil
         }
-        return StepDefinition(id: id, action: action, params: params, timeout: timeout, location: reader.location(node))
+        return StepDefinition(
+            id: id, action: action, params: params, timeout: timeout, when: when, location: reader.location(node))
     }
 }

@@ -134,6 +134,8 @@ public struct StepDefinition: Sendable {
     public var params: [(name: String, value: Located<JSONValue>)]
     /// Overrides `plugins.step_timeout`.
     public var timeout: Duration?
+    /// `when:` — the step runs only if this holds.
+    public var when: Located<String>? = nil
     /// Where the step is written.
     public let location: SourceLocation
 }

@@ -44,15 +44,18 @@ public final class CompiledStep: @unchecked Sendable {
     public let location: SourceLocation
     /// How long it may stay pending.
     public let timeout: Duration
+    /// Runs only when this holds (`when:`).
+    public let condition: StepCondition?
     let params: [Param]
     let stepState: UnsafeMutableRawPointer?
     /// Owns the memory behind `params`' names and literals.
     private let arena: ByteArena
 
     init(
-        id: String?, action: RegisteredAction, location: SourceLocation, timeout: Duration, params: [Param],
-        stepState: UnsafeMutableRawPointer?, arena: ByteArena
+        id: String?, action: RegisteredAction, location: SourceLocation, timeout: Duration, condition: StepCondition?,
+        params: [Param], stepState: UnsafeMutableRawPointer?, arena: ByteArena
     ) {
+        self.condition = condition
         self.id = id
         self.action = action
         self.location = location

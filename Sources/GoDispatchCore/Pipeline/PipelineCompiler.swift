@@ -84,13 +84,28 @@ public struct PipelineCompiler {
                 template.isDynamic ? nil : Cargo.literalValue(value.value).cValue(in: arena)
             params.append(CompiledStep.Param(name: name, cName: arena.copy(name), template: template, literal: literal))
         }
+        var condition: StepCondition?
+        if let when = step.when {
+            do {
+                condition = try ConditionParser.parse(when.value)
+                for reference in condition?.references ?? [] {
+                    guard case .step(let id) = reference.root, !earlierIDs.contains(id) else { continue }
+                    errors.append(ConfigError(when.location, "`when` names step `\(id)`, which is not an earlier step of `\(event)`"))
+                    failed = true
+                }
+            } catch {
+                errors.append(ConfigError(when.location, error.message))
+                failed = true
+            }
+        }
         if failed { return nil }
         let stepState = instantiate(
             action, step: step, event: event, params: params, arena: arena, config: config, errors: &errors)
         guard let stepState else { return nil }
         return CompiledStep(
             id: step.id?.value, action: action, location: step.location,
-            timeout: step.timeout ?? config.plugins.stepTimeout, params: params, stepState: stepState.pointer,
+            timeout: step.timeout ?? config.plugins.stepTimeout, condition: condition, params: params,
+            stepState: stepState.pointer,
             arena: arena)
     }
 

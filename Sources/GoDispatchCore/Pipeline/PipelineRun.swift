@@ -28,6 +28,13 @@ final class PipelineRun: @unchecked Sendable {
     func start() {
         while nextStep < event.steps.count {
             let step = event.steps[nextStep]
+            if let condition = step.condition, !condition.evaluate(cargo) {
+                services.logger.debug(
+                    "step skipped: `when` is false",
+                    metadata: ["event": "\(event.name)", "action": "\(step.action.name)", "step": "\(nextStep)"])
+                nextStep += 1
+                continue
+            }
             let invocation = ActionInvocation(run: self, step: step)
             var error = gd_error()
             error.size = UInt32(MemoryLayout<gd_error>.size)
