@@ -164,8 +164,10 @@ private final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHan
         }
         promise?.succeed()
         promise = nil
-        pipeline.syncOperations.removeHandler(self, promise: nil)
+        // Frames that arrived in the same read as the 101 go to the frame decoder before this handler leaves.
         if leftover.readableBytes > 0 { context.fireChannelRead(NIOAny(leftover)) }
+        buffer.clear()
+        pipeline.syncOperations.removeHandler(self, promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -144,6 +144,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
                 IdleStateHandler(readTimeout: .nanoseconds(Int64(settings.pingInterval.timeInterval * 1e9))),
                 handler,
             ])
+            engine.router.connected(connection)
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             return channel.eventLoop.makeFailedFuture(error)

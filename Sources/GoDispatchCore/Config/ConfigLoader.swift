@@ -53,7 +53,7 @@ public struct ConfigLoader: Sendable {
         return ConfigError(SourceLocation(file: file, line: 1, column: 1), "YAML syntax: \(error)")
     }
 
-    static let topLevelKeys = ["server", "auth", "connections", "plugins", "events"]
+    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events"]
 
     private static func read(_ root: Node, reader: inout YAMLNodeReader, file: String) -> EngineConfig {
         let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
@@ -75,6 +75,8 @@ public struct ConfigLoader: Sendable {
             case "events":
                 sawEvents = true
                 config.events = readEvents(member.value, reader: &reader)
+            case "lifecycle":
+                config.lifecycle = readLifecycle(member.value, reader: &reader)
             default: break
             }
         }
@@ -298,6 +300,27 @@ public struct ConfigLoader: Sendable {
             events.append(event)
         }
         return events
+    }
+
+    private static func readLifecycle(_ node: Node, reader: inout YAMLNodeReader) -> [EventDefinition] {
+        guard let members = reader.mapping(node, at: "lifecycle", allowed: ["connect", "disconnect"]) else { return [] }
+        var hooks: [EventDefinition] = []
+        for member in members {
+            let path = "lifecycle.\(member.key)"
+            var hook = EventDefinition(name: path, location: reader.location(member.keyNode), requires: [], pipeline: [])
+            guard let fields = reader.mapping(member.value, at: path, allowed: ["pipeline"]),
+                let pipeline = fields.first(where: { $0.key == "pipeline" })
+            else {
+                reader.fail(member.keyNode, "`\(path)` needs `pipeline:`")
+                continue
+            }
+            guard let steps = reader.sequence(pipeline.value, at: "\(path).pipeline") else { continue }
+            for (index, stepNode) in steps.enumerated() {
+                if let step = readStep(stepNode, at: "\(path).pipeline[\(index)]", reader: &reader) { hook.pipeline.append(step) }
+            }
+            hooks.append(hook)
+        }
+        return hooks
     }
 
     private static func readStep(_ node: Node, at path: String, reader: inout YAMLNodeReader) -> StepDefinition? {

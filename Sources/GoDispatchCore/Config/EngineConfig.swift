@@ -20,6 +20,8 @@ public struct EngineConfig: Sendable {
     public var plugins: PluginSettings
     /// `events:`, in file order.
     public var events: [EventDefinition]
+    /// `lifecycle.connect` and `lifecycle.disconnect` (named `lifecycle.connect` / `lifecycle.disconnect`).
+    public var lifecycle: [EventDefinition] = []
 }
 
 /// `server:` — where and how the transport listens.

@@ -4,6 +4,8 @@ struct Cargo {
     let connection: Connection
     /// Results of earlier steps with an `id`, as JSON.
     var stepResults: [String: [UInt8]] = [:]
+    /// How the connection closed, for the `lifecycle.disconnect` pipeline.
+    var close: (code: UInt16, reason: String)? = nil
 
     /// Looks up a reference; a missing path is null.
     func resolve(_ reference: TemplateReference) -> ResolvedValue {
@@ -26,6 +28,10 @@ struct Cargo {
         case .messageID:
             guard let range = message.idRange else { return .null }
             return message.bytes.withUnsafeBytes { ResolvedValue.fromJSON(JSONReader($0), range) }
+        case .closeCode:
+            return close.map { .json(Array(String($0.code).utf8)) } ?? .null
+        case .closeReason:
+            return close.map { .string(Array($0.reason.utf8)) } ?? .null
         case .step(let id):
             guard let result = stepResults[id] else { return .null }
             return result.withUnsafeBytes { raw in

@@ -6,10 +6,13 @@ public final class CompiledConfig: Sendable {
     public let settings: EngineConfig
     /// Events by name.
     public let events: [String: CompiledEvent]
+    /// `lifecycle.connect` / `lifecycle.disconnect`, when configured.
+    public let lifecycle: [String: CompiledEvent]
 
-    init(settings: EngineConfig, events: [String: CompiledEvent]) {
+    init(settings: EngineConfig, events: [String: CompiledEvent], lifecycle: [String: CompiledEvent]) {
         self.settings = settings
         self.events = events
+        self.lifecycle = lifecycle
     }
 }
 

@@ -13,41 +13,44 @@ public struct PipelineCompiler {
     public func compile(_ config: EngineConfig) throws(ConfigErrors) -> CompiledConfig {
         var errors: [ConfigError] = []
         var events: [String: CompiledEvent] = [:]
-        for event in config.events {
-            var requires: [Template] = []
-            for permission in event.requires {
-                do {
-                    requires.append(try Template.compile(string: permission.value))
-                } catch {
-                    errors.append(ConfigError(permission.location, "in `requires` of `\(event.name)`: \(error.message)"))
-                }
-            }
-            var steps: [CompiledStep] = []
-            var earlierIDs: Set<String> = []
-            for step in event.pipeline {
-                if let compiled = compile(step, event: event.name, earlierIDs: earlierIDs, config: config, errors: &errors) {
-                    steps.append(compiled)
-                }
-                if let id = step.id {
-                    if !earlierIDs.insert(id.value).inserted {
-                        errors.append(ConfigError(id.location, "step id `\(id.value)` is used twice in `\(event.name)`"))
-                    }
-                }
-            }
-            var schema: PayloadSchema?
-            if let source = event.payloadSchema {
-                do {
-                    schema = try PayloadSchema(source.value)
-                } catch {
-                    errors.append(ConfigError(source.location, "in `\(event.name)`: \(error.message)"))
-                }
-            }
-            events[event.name] = CompiledEvent(name: event.name, requires: requires, schema: schema, steps: steps)
-        }
+        for event in config.events { events[event.name] = compileEvent(event, config: config, errors: &errors) }
+        // Lifecycle pipelines live apart from events: no client message can trigger them.
+        var lifecycle: [String: CompiledEvent] = [:]
+        for hook in config.lifecycle { lifecycle[hook.name] = compileEvent(hook, config: config, errors: &errors) }
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
         }
-        return CompiledConfig(settings: config, events: events)
+        return CompiledConfig(settings: config, events: events, lifecycle: lifecycle)
+    }
+
+    private func compileEvent(_ event: EventDefinition, config: EngineConfig, errors: inout [ConfigError]) -> CompiledEvent {
+        var requires: [Template] = []
+        for permission in event.requires {
+            do {
+                requires.append(try Template.compile(string: permission.value))
+            } catch {
+                errors.append(ConfigError(permission.location, "in `requires` of `\(event.name)`: \(error.message)"))
+            }
+        }
+        var steps: [CompiledStep] = []
+        var earlierIDs: Set<String> = []
+        for step in event.pipeline {
+            if let compiled = compile(step, event: event.name, earlierIDs: earlierIDs, config: config, errors: &errors) {
+                steps.append(compiled)
+            }
+            if let id = step.id, !earlierIDs.insert(id.value).inserted {
+                errors.append(ConfigError(id.location, "step id `\(id.value)` is used twice in `\(event.name)`"))
+            }
+        }
+        var schema: PayloadSchema?
+        if let source = event.payloadSchema {
+            do {
+                schema = try PayloadSchema(source.value)
+            } catch {
+                errors.append(ConfigError(source.location, "in `\(event.name)`: \(error.message)"))
+            }
+        }
+        return CompiledEvent(name: event.name, requires: requires, schema: schema, steps: steps)
     }
 
     private func compile(

@@ -16,11 +16,12 @@ final class PipelineRun: @unchecked Sendable {
 
     init(
         event: CompiledEvent, message: InboundMessage, connection: Connection, services: EngineServices,
-        onFinish: @escaping @Sendable (PipelineOutcome) -> Void
+        close: (code: UInt16, reason: String)? = nil, onFinish: @escaping @Sendable (PipelineOutcome) -> Void
     ) {
         self.event = event
         self.services = services
         self.cargo = Cargo(message: message, connection: connection)
+        self.cargo.close = close
         self.onFinish = onFinish
     }
 

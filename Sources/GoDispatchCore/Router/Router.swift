@@ -94,6 +94,41 @@ public final class Router: Sendable {
         run.start()
     }
 
+    /// Runs `lifecycle.connect` for a connection that just authenticated (on its executor, before
+    /// any of its messages: they wait in its inbox while the pipeline is pending).
+    public func connected(_ connection: Connection) {
+        guard let hook = config.lifecycle["lifecycle.connect"] else { return }
+        runLifecycle(hook, connection: connection, close: nil)
+    }
+
+    /// Runs `lifecycle.disconnect` for a connection that ended, with its close code and reason. Call it
+    /// on the connection's executor before removing the connection from the state, so the pipeline's
+    /// first steps still see its rooms; steps after a pending one run once it is gone.
+    public func disconnected(_ connection: Connection, code: UInt16, reason: String) {
+        guard let hook = config.lifecycle["lifecycle.disconnect"] else { return }
+        runLifecycle(hook, connection: connection, close: (code, reason))
+    }
+
+    private func runLifecycle(_ hook: CompiledEvent, connection: Connection, close: (code: UInt16, reason: String)?) {
+        var envelope = JSONWriter()
+        envelope.writeASCII("{\"event\":")
+        envelope.writeString(hook.name)
+        envelope.writeASCII("}")
+        guard let message = try? EnvelopeParser.parse(envelope.bytes) else { return }
+        let isConnect = close == nil
+        if isConnect { connection.inbox.isRunning = true }
+        let run = PipelineRun(event: hook, message: message, connection: connection, services: services, close: close) {
+            [self] outcome in
+            if case .failed(_, let text) = outcome {
+                services.logger.notice("lifecycle pipeline failed", metadata: ["hook": "\(hook.name)", "reason": "\(text)"])
+            }
+            guard isConnect else { return }
+            connection.inbox.isRunning = false
+            next(for: connection)
+        }
+        run.start()
+    }
+
     /// Starts the next waiting message, if the connection is idle.
     private func next(for connection: Connection) {
         guard !connection.inbox.isRunning, let bytes = connection.inbox.dequeue() else { return }

@@ -18,6 +18,10 @@ public struct TemplateReference: Sendable, Equatable, CustomStringConvertible {
         case messageID
         /// `steps.<id>…`: the result of an earlier step.
         case step(String)
+        /// `close.code`: the close code, in the `lifecycle.disconnect` pipeline (null elsewhere).
+        case closeCode
+        /// `close.reason`: the close reason, in the `lifecycle.disconnect` pipeline (null elsewhere).
+        case closeReason
     }
 
     /// Where the reference starts.
@@ -31,7 +35,8 @@ public struct TemplateReference: Sendable, Equatable, CustomStringConvertible {
 
     /// Every reference a template may use, for error messages.
     public static let knownRoots =
-        "payload, payload.<path>, target, event, user.id, user.perms, connection.id, message.id, steps.<id>.<path>"
+        "payload, payload.<path>, target, event, user.id, user.perms, connection.id, message.id, steps.<id>.<path>, "
+        + "close.code, close.reason"
 
     /// Parses the inside of `{{ … }}`.
     public static func parse(_ raw: String) throws(TemplateError) -> TemplateReference {
@@ -50,6 +55,8 @@ public struct TemplateReference: Sendable, Equatable, CustomStringConvertible {
         case ("user", 1) where rest[0] == "perms": return TemplateReference(root: .userPermissions, path: [], text: text)
         case ("connection", 1) where rest[0] == "id": return TemplateReference(root: .connectionID, path: [], text: text)
         case ("message", 1) where rest[0] == "id": return TemplateReference(root: .messageID, path: [], text: text)
+        case ("close", 1) where rest[0] == "code": return TemplateReference(root: .closeCode, path: [], text: text)
+        case ("close", 1) where rest[0] == "reason": return TemplateReference(root: .closeReason, path: [], text: text)
         case ("steps", let n) where n >= 1:
             return TemplateReference(root: .step(rest[0]), path: Array(rest.dropFirst()), text: text)
         default:

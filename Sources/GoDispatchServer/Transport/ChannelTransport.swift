@@ -23,6 +23,8 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     private var closeTimeout: Scheduled<Void>?
     /// Loop-confined: closes the connection when its token expires (unless refreshed).
     private var expiryTimer: Scheduled<Void>?
+    /// Loop-confined: the first close code and reason, ours or the peer's (1006 if the socket just dropped).
+    private(set) var closeStatus: (code: UInt16, reason: String)?
 
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
@@ -80,6 +82,7 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     func closeOnLoop(code: UInt16, reason: String) {
         guard !closing else { return }
         closing = true
+        if closeStatus == nil { closeStatus = (code, reason) }
         guard channel.isActive else { return }
         var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.writeInteger(code)
@@ -109,7 +112,8 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     }
 
     /// The peer answered (or started) the close handshake.
-    func peerClosed(echo code: UInt16?) {
+    func peerClosed(echo code: UInt16?, reason: String = "") {
+        if closeStatus == nil { closeStatus = (code ?? 1005, reason) }
         if !closing {
             closing = true
             var data = channel.allocator.buffer(capacity: 2)

@@ -51,7 +51,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
             var data = frame.unmaskedData
-            transport.peerClosed(echo: data.readInteger(as: UInt16.self))
+            let code = data.readInteger(as: UInt16.self)
+            transport.peerClosed(echo: code, reason: data.readString(length: data.readableBytes) ?? "")
         default:
             break
         }
@@ -87,6 +88,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
 
     func channelInactive(context: ChannelHandlerContext) {
         transport.cancelTimers()
+        let status = transport.closeStatus ?? (1006, "connection lost")
+        router.disconnected(connection, code: status.code, reason: status.reason)
         state.disconnect(connection)
         logger.info("connection closed", metadata: ["connection": "\(connection.id)", "user": "\(connection.user.id)"])
         context.fireChannelInactive()
