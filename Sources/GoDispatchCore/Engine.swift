@@ -1,12 +1,16 @@
 import Logging
+import Synchronization
 
 /// The engine without the network: loaded plugins, the compiled configuration, the state core and
 /// the router. The server layer feeds it connections and messages.
 public final class Engine: Sendable {
+    private let pluginHost: Mutex<PluginHost>
+    private let pluginsDirectoryOverride: String?
+
     /// The loaded plugins and their actions.
-    public let plugins: PluginHost
-    /// The compiled configuration.
-    public let config: CompiledConfig
+    public var plugins: PluginHost { pluginHost.withLock { $0 } }
+    /// The compiled configuration new messages use.
+    public var config: CompiledConfig { router.config }
     /// The state core.
     public let state: any StateManager
     /// The router messages go through.
@@ -30,11 +34,84 @@ public final class Engine: Sendable {
             throw EngineStartError(plugins: refusals, config: error)
         }
         if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
-        plugins = host
-        config = compiled
+        pluginHost = Mutex(host)
+        pluginsDirectoryOverride = pluginsDirectory
         self.state = state
         let limits = EngineLimits(maxRoomsPerConnection: settings.connections.maxRoomsPerConnection)
         router = Router(config: compiled, services: EngineServices(state: state, fanOut: fanOut, logger: logger, limits: limits))
+    }
+}
+
+extension Engine {
+    /// What a reload changed.
+    public struct ReloadReport: Sendable, Equatable {
+        /// Events that are new.
+        public var added: [String]
+        /// Events that are gone.
+        public var removed: [String]
+        /// Events whose definition changed.
+        public var changed: [String]
+        /// Plugin files loaded by this reload.
+        public var newPlugins: [String]
+        /// Settings that differ but only take effect after a restart (listen address, path, …).
+        public var ignoredUntilRestart: [String]
+    }
+
+    /// Loads new plugin files, compiles `settings` off to the side and, only if everything succeeds,
+    /// swaps it in atomically. On any error the running configuration stays and the errors are thrown.
+    /// Connections stay open; pipelines already running finish on the configuration they started with.
+    public func reload(_ settings: EngineConfig) throws(EngineStartError) -> ReloadReport {
+        let old = router.config.settings
+        var newPlugins: [String] = []
+        let (registry, refusals) = pluginHost.withLock { host -> (ActionRegistry, [PluginLoadError]) in
+            let before = Set(host.plugins.map(\.file))
+            let refusals = host.loadDirectory(pluginsDirectoryOverride ?? settings.plugins.directory)
+            newPlugins = host.plugins.map(\.file).filter { !before.contains($0) }
+            return (host.registry, refusals)
+        }
+        let compiled: CompiledConfig
+        do {
+            compiled = try PipelineCompiler(registry: registry).compile(settings)
+        } catch {
+            throw EngineStartError(plugins: refusals, config: error)
+        }
+        if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
+        router.replaceConfig(compiled)
+        let before = Dictionary(old.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        let after = Dictionary(settings.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        var ignored: [String] = []
+        if old.server.host != settings.server.host || old.server.port != settings.server.port { ignored.append("server.listen") }
+        if old.server.path != settings.server.path { ignored.append("server.path") }
+        if old.server.maxMessageBytes != settings.server.maxMessageBytes { ignored.append("server.max_message_bytes") }
+        if old.auth.jwt.secret != settings.auth.jwt.secret || old.auth.jwt.algorithms != settings.auth.jwt.algorithms
+            || old.auth.jwt.publicKeyFile != settings.auth.jwt.publicKeyFile || old.auth.jwt.jwksFile != settings.auth.jwt.jwksFile
+        {
+            ignored.append("auth.jwt")
+        }
+        if old.server.allowedOrigins != settings.server.allowedOrigins { ignored.append("server.allowed_origins") }
+        if old.connections.perUserLimit != settings.connections.perUserLimit || old.connections.strategy != settings.connections.strategy
+            || old.connections.maxTotal != settings.connections.maxTotal
+            || old.connections.maxRoomsPerConnection != settings.connections.maxRoomsPerConnection
+        {
+            ignored.append("connections (limits)")
+        }
+        return ReloadReport(
+            added: after.keys.filter { before[$0] == nil }.sorted(),
+            removed: before.keys.filter { after[$0] == nil }.sorted(),
+            changed: after.keys.filter { before[$0] != nil && before[$0] != after[$0] }.sorted(),
+            newPlugins: newPlugins, ignoredUntilRestart: ignored)
+    }
+}
+
+extension EventDefinition {
+    /// A text that changes whenever the event's definition does (for reload reports).
+    var fingerprint: String {
+        let steps = pipeline.map { step in
+            [step.id?.value ?? "", step.action.value, step.when?.value ?? "", "\(step.timeout.map { "\($0)" } ?? "")"]
+                .joined(separator: "|") + step.params.map { "\($0.name)=\($0.value.value.jsonText)" }.joined(separator: ",")
+        }
+        return requires.map(\.value).joined(separator: ",") + "#" + (payloadSchema?.value.jsonText ?? "") + "#"
+            + steps.joined(separator: ";")
     }
 }
 

@@ -21,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var pluginOptions: PluginOptions
 
+    @Flag(name: .long, help: "Reload the configuration when the file changes (SIGHUP always reloads).")
+    var watch = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -43,6 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
                 "plugin loaded",
                 metadata: ["name": "\(plugin.name)", "version": "\(plugin.version)", "file": "\(plugin.file)"])
         }
+        let overrides = (host: host, port: port)
+        let reloader = ConfigReloader(engine: engine, file: config, logger: logger) { settings in
+            if let host = overrides.host { settings.server.host = host }
+            if let port = overrides.port { settings.server.port = port }
+        }
+        reloader.reloadOnSIGHUP()
+        if watch { reloader.watch() }
         let server: WebSocketServer
         do {
             server = try await WebSocketServer(engine: engine, logger: logger)

@@ -2,7 +2,9 @@ import Foundation
 import GoDispatchServer
 import GoDispatchCore
 import GoDispatchTestSupport
+import Synchronization
 import Testing
+import GoDispatchClient
 
 /// Runs the built `godispatch` binary.
 func godispatch(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
@@ -97,5 +99,96 @@ struct CLITests {
         #expect(result.out.contains("messaging 1.0.0 (ABI 1.1, swift-"))
         #expect(result.out.contains("  _notify_room  Send {event, payload} to every member of `room`"))
         #expect(result.out.contains("rooms 1.0.0"))
+    }
+}
+
+/// A running `godispatch serve` whose stderr lines the test can await.
+final class ServeProcess: Sendable {
+    let process: Process
+    let lines = Mailbox<String>()
+
+    init(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(BuildProducts.directory)/godispatch")
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        let lines = self.lines
+        let buffer = Mutex<[UInt8]>([])
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            buffer.withLock { bytes in
+                bytes.append(contentsOf: data)
+                while let newline = bytes.firstIndex(of: 0x0A) {
+                    lines.put(String(decoding: bytes[..<newline], as: UTF8.self))
+                    bytes.removeSubrange(...newline)
+                }
+            }
+        }
+        try process.run()
+        self.process = process
+    }
+
+    /// The next line containing `text` (earlier lines are skipped), or nil after the timeout.
+    func line(containing text: String) async -> String? {
+        while let line = await lines.take(timeout: .seconds(30)) {
+            if line.contains(text) { return line }
+        }
+        return nil
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+@Suite("godispatch serve: hot reload")
+struct ServeReloadTests {
+    static func config(_ version: String) -> String {
+        """
+        server: { listen: "127.0.0.1:0" }
+        auth: { jwt: { secret: "\(ServerHarness.secret)" } }
+        events:
+          ping:
+            pipeline:
+              - action: _notify_origin
+                params: { event: \(version) }
+        """
+    }
+
+    @Test func reloadsOnFileChangeAndSIGHUPAndKeepsServingThroughABadFile() async throws {
+        let path = try writeConfig(Self.config("v1"))
+        let plugins = try makePluginDirectory(bundledPlugins)
+        let serve = try ServeProcess(["serve", "--config", path, "--plugins", plugins, "--watch"])
+        defer { serve.stop() }
+        let listening = try #require(await serve.line(containing: "listening"))
+        let port = try #require(Int(listening.split(separator: ":").last { Int($0.prefix { $0.isNumber }) != nil }?.prefix { $0.isNumber } ?? ""))
+        let client = TestClient(
+            try await WebSocketClient.connect(
+                host: "127.0.0.1", port: port, path: "/ws",
+                headers: [("Authorization", "Bearer \(try await ServerHarness.token())")]))
+        try await client.send(#"{"event":"ping"}"#)
+        #expect(await client.nextJSON()?["event"] == .string("v1"))
+
+        try Self.config("v2").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(await serve.line(containing: "config reloaded") != nil)
+        try await client.send(#"{"event":"ping"}"#)
+        #expect(await client.nextJSON()?["event"] == .string("v2"), "the same connection now runs the new pipeline")
+
+        try (Self.config("v3") + "\n  broken:\n    pipeline:\n      - action: _nope\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(await serve.line(containing: "config reload failed") != nil)
+        let detail = await serve.line(containing: "unknown action `_nope`")
+        #expect(detail?.contains("\(path):10:17") == true, "\(detail ?? "no error line")")
+        try await client.send(#"{"event":"ping"}"#)
+        #expect(await client.nextJSON()?["event"] == .string("v2"), "still serving the previous configuration")
+
+        // Without --watch noticing (same size, so write v4 and signal right away), SIGHUP reloads too.
+        try Self.config("v4").write(toFile: path, atomically: true, encoding: .utf8)
+        kill(serve.process.processIdentifier, SIGHUP)
+        #expect(await serve.line(containing: "config reloaded") != nil)
+        try await client.send(#"{"event":"ping"}"#)
+        #expect(await client.nextJSON()?["event"] == .string("v4"))
     }
 }

@@ -48,8 +48,9 @@ public struct PluginHost: Sendable {
         return errors
     }
 
-    /// Loads one plugin file.
+    /// Loads one plugin file; a file already loaded is skipped (plugins are never unloaded or reloaded).
     public mutating func load(file: String) throws(PluginLoadError) {
+        guard !plugins.contains(where: { $0.file == file }) else { return }
         dlerror()
         guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL) else {
             throw Self.openError(file: file, reason: dlerror().map { String(cString: $0) } ?? "unknown dlopen error")

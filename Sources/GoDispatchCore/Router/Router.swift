@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Routes client messages: parses the envelope, finds the event's pipeline, checks permissions, runs it.
 ///
@@ -6,8 +7,11 @@ import Logging
 /// and the connection stays usable. A connection's messages run in order: while a pipeline is pending,
 /// later messages wait (up to ``ConnectionInbox/capacity``).
 public final class Router: Sendable {
-    /// The compiled configuration messages are routed by.
-    public let config: CompiledConfig
+    private let current: Mutex<CompiledConfig>
+
+    /// The compiled configuration new messages are routed by (swapped atomically on reload; a running
+    /// pipeline finishes on the configuration it started with).
+    public var config: CompiledConfig { current.withLock { $0 } }
     /// The services pipelines use.
     public let services: EngineServices
     /// Engine-reserved events (`auth.*`), handled by the server layer.
@@ -15,9 +19,12 @@ public final class Router: Sendable {
 
     /// Routes by `config`.
     public init(config: CompiledConfig, services: EngineServices) {
-        self.config = config
+        current = Mutex(config)
         self.services = services
     }
+
+    /// Routes new messages by `config` from now on.
+    func replaceConfig(_ config: CompiledConfig) { current.withLock { $0 = config } }
 
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {
@@ -54,6 +61,7 @@ public final class Router: Sendable {
     }
 
     private func route(_ bytes: [UInt8], from connection: Connection) {
+        let config = self.config
         let message: InboundMessage
         do {
             message = try EnvelopeParser.parse(bytes)
