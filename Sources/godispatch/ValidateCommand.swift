@@ -1,46 +1,76 @@
 import ArgumentParser
+import Foundation
 import GoDispatchCore
 import Logging
 
-/// `godispatch validate`: load plugins and compile the configuration; print every error.
+/// `godispatch validate`: a linter for configurations. Exit 0 clean, 1 warnings, 2 errors.
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "validate", abstract: "Check a configuration (and its plugins) without serving.")
+        commandName: "validate",
+        abstract: "Check a configuration and its plugins without serving (exit 0 clean, 1 warnings, 2 errors).")
 
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
 
     @OptionGroup var pluginOptions: PluginOptions
 
-    /// The development secret shipped in config.yaml.
-    static let developmentSecret = "dev-secret-change-me-0123456789abcdef"
+    @Option(name: .long, help: "Output: text (default) or json.")
+    var format: OutputFormat = .text
+
+    enum OutputFormat: String, ExpressibleByArgument { case text, json }
 
     func run() async throws {
         var logger = Logger(label: "godispatch.validate")
-        logger.logLevel = .error
-        let settings = try Defaults.loadConfig(config)
-        let engine: Engine
+        logger.logLevel = .critical
+        var findings: [LintFinding] = []
+        var summary = ""
         do {
-            engine = try Engine(settings: settings, pluginsDirectory: pluginOptions.plugins, logger: logger)
+            let settings = try ConfigLoader().load(file: config)
+            do {
+                let engine = try Engine(settings: settings, pluginsDirectory: pluginOptions.plugins, logger: logger)
+                summary = "\(engine.config.events.count) events, \(engine.plugins.registry.names.count) actions"
+            } catch {
+                let location = SourceLocation(file: config, line: 1, column: 1)
+                findings += error.plugins.map { LintFinding(.error, location, $0.description) }
+                findings += (error.config?.errors ?? []).map { LintFinding(.error, $0.location, $0.message) }
+            }
+            findings += ConfigLinter.warnings(settings)
         } catch {
-            Defaults.printErrors(error.description)
-            throw ExitCode(2)
+            findings += error.errors.map { LintFinding(.error, $0.location, $0.message) }
         }
-        for warning in Self.warnings(settings) { Defaults.printErrors(warning) }
-        print("\(config): ok (\(engine.config.events.count) events, \(engine.plugins.registry.names.count) actions)")
+        let errors = findings.filter { $0.severity == .error }.count
+        let warnings = findings.count - errors
+        switch format {
+        case .text:
+            for finding in findings { FileHandle.standardError.write(Data((finding.description + "\n").utf8)) }
+            if errors == 0 { print("\(config): ok (\(summary))\(warnings > 0 ? ", \(warnings) warning(s)" : "")") }
+        case .json:
+            print(Self.json(findings, file: config))
+        }
+        if errors > 0 { throw ExitCode(2) }
+        if warnings > 0 { throw ExitCode(1) }
     }
 
-    /// Problems that do not stop start-up but should be fixed before production.
-    static func warnings(_ settings: EngineConfig) -> [String] {
-        var warnings: [String] = []
-        let location = settings.auth.jwt.secretLocation.map { "\($0)" } ?? settings.file
-        if let secret = settings.auth.jwt.secret, settings.auth.jwt.algorithms.contains(where: { $0.hasPrefix("HS") }) {
-            if secret == developmentSecret {
-                warnings.append("\(location): warning: auth.jwt.secret is the development default; set GODISPATCH_JWT_SECRET")
-            } else if secret.utf8.count < 32 {
-                warnings.append("\(location): warning: auth.jwt.secret is shorter than 32 bytes; use a long random secret")
-            }
-        }
-        return warnings
+    /// `{"file":…,"errors":n,"warnings":n,"findings":[{"severity","file","line","column","message"}]}`.
+    static func json(_ findings: [LintFinding], file: String) -> String {
+        var writer = JSONWriter()
+        let errors = findings.filter { $0.severity == .error }.count
+        writer.write(
+            .object([
+                ("file", .string(file)), ("errors", .number(String(errors))),
+                ("warnings", .number(String(findings.count - errors))),
+                (
+                    "findings",
+                    .array(
+                        findings.map {
+                            .object([
+                                ("severity", .string($0.severity.rawValue)), ("file", .string($0.location.file)),
+                                ("line", .number(String($0.location.line))), ("column", .number(String($0.location.column))),
+                                ("message", .string($0.message)),
+                            ])
+                        })
+                ),
+            ]))
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

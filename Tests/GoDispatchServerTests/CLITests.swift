@@ -39,9 +39,14 @@ struct CLITests {
             .deletingLastPathComponent().path
         let plugins = try makePluginDirectory(bundledPlugins)
         let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
-        #expect(result.status == 0, "\(result.err)")
-        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 9 actions)\n")
+        #expect(result.status == 1, "warnings exit 1: \(result.err)")
+        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 9 actions), 1 warning(s)\n")
         #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
+        let production = try godispatch(
+            ["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins],
+            environment: ["GODISPATCH_JWT_SECRET": String(repeating: "k", count: 48)])
+        #expect(production.status == 0, "clean: \(production.err)")
+        #expect(production.err.isEmpty)
     }
 
     @Test func validatePrintsEveryErrorWithFileLineAndColumn() throws {
@@ -60,6 +65,41 @@ struct CLITests {
         #expect(result.status == 2)
         #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`; available actions: _disconnect, _join, _leave"))
         #expect(result.err.contains("\(path):7:25: error: in param `room` of `_join`"))
+    }
+
+    @Test func validateWarnsAboutLikelyMistakesAndSpeaksJSON() throws {
+        let path = try writeConfig(
+            """
+            auth: { jwt: { secret: short } }
+            events:
+              chat:
+                requires: ["{{user.perms}}"]
+                payload_schema: { type: object, additionalProperties: false, properties: { text: { type: string } } }
+                pipeline:
+                  - id: unused
+                    action: _notify_origin
+                    params: { event: x, payload: "{{payload.txt}}" }
+
+            """)
+        let plugins = try makePluginDirectory(bundledPlugins)
+        let text = try godispatch(["validate", "--config", path, "--plugins", plugins])
+        #expect(text.status == 1)
+        #expect(text.err.contains("\(path):1:24: warning: auth.jwt.secret is shorter than 32 bytes"))
+        #expect(text.err.contains("\(path):4:16: warning: nobody can send `chat`"))
+        #expect(text.err.contains("\(path):7:13: warning: step id `unused` is never read"))
+        #expect(text.err.contains("\(path):9:38: warning: `{{payload.txt}}` names payload field `txt`"))
+        let json = try godispatch(["validate", "--config", path, "--plugins", plugins, "--format", "json"])
+        #expect(json.status == 1)
+        let report = try JSONReader.parse(Array(json.out.utf8))
+        #expect(report["errors"] == .number("0") && report["warnings"] == .number("4"))
+        guard case .array(let findings)? = report["findings"] else {
+            Issue.record("no findings array")
+            return
+        }
+        #expect(findings.first?["line"] == .number("1") && findings.first?["severity"] == .string("warning"))
+        let broken = try godispatch(["validate", "--config", try writeConfig("events: {}\n"), "--plugins", plugins, "--format", "json"])
+        #expect(broken.status == 2)
+        #expect(try JSONReader.parse(Array(broken.out.utf8))["errors"] == .number("1"))
     }
 
     @Test func validateReportsARefusedPluginAndConfigErrorsTogether() throws {
