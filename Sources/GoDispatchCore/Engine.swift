@@ -20,7 +20,8 @@ public final class Engine: Sendable {
     /// configuration. Throws ``EngineStartError`` listing every problem.
     public init(
         settings: EngineConfig, pluginsDirectory: String? = nil, state: any StateManager = InMemoryStateManager(),
-        fanOut: any FrameFanOut = DirectFanOut(), httpCallout: (any HTTPCallout)? = nil, logger: Logger
+        fanOut: any FrameFanOut = DirectFanOut(), httpCallout: (any HTTPCallout)? = nil,
+        observer: (any PipelineObserver)? = nil, logger: Logger
     ) throws(EngineStartError) {
         HostTable.pluginLogger.withLock { $0 = logger }
         if let httpCallout { HostTable.httpCallout.withLock { $0 = httpCallout } }
@@ -38,7 +39,9 @@ public final class Engine: Sendable {
         pluginsDirectoryOverride = pluginsDirectory
         self.state = state
         let limits = EngineLimits(maxRoomsPerConnection: settings.connections.maxRoomsPerConnection)
-        router = Router(config: compiled, services: EngineServices(state: state, fanOut: fanOut, logger: logger, limits: limits))
+        router = Router(
+            config: compiled,
+            services: EngineServices(state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer))
     }
 }
 

@@ -232,3 +232,52 @@ struct ServeReloadTests {
         #expect(await client.nextJSON()?["event"] == .string("v4"))
     }
 }
+
+@Suite("godispatch simulate")
+struct SimulateTests {
+    @Test func printsEachStepItsParamsEffectsAndOutcome() throws {
+        let path = try writeConfig(
+            """
+            auth: { jwt: { secret: "a-long-enough-secret-for-hs256-0123" } }
+            events:
+              chat.send:
+                requires: [chat:write]
+                pipeline:
+                  - id: fanout
+                    action: _notify_room
+                    params: { room: "{{target}}", event: chat.message, payload: { text: "{{payload.text}}" } }
+                  - action: _notify_origin
+                    when: "'admin' in user.perms"
+                    params: { event: admin-note }
+                  - action: _notify_origin
+                    params: { event: chat.ack, payload: { delivered: "{{steps.fanout.delivered}}" } }
+
+            """)
+        let plugins = try makePluginDirectory(bundledPlugins)
+        let result = try godispatch([
+            "simulate", "--config", path, "--plugins", plugins, "--event", "chat.send", "--target", "lobby",
+            "--payload", #"{"text":"hi"}"#, "--as", "alice", "--perms", "chat:write", "--rooms", "lobby",
+        ])
+        #expect(result.status == 0, "\(result.err)")
+        let expected = [
+            "simulating `chat.send` as alice [chat:write] → lobby",
+            "step 1 _notify_room",
+            #"  params: room="lobby" event="chat.message" payload={"text":"hi"}"#,
+            #"  sends to 1 connection(s) [alice]: {"event":"chat.message","target":"lobby","payload":{"text":"hi"},"from":"alice"}"#,
+            #"  outcome: ok, result {"delivered":1}"#,
+            "step 2 _notify_origin: skipped (when: 'admin' in user.perms is false)",
+            "step 3 _notify_origin",
+            #"  params: event="chat.ack" payload={"delivered":1}"#,
+            #"  sends to alice (origin): {"event":"chat.ack","payload":{"delivered":1},"from":"alice"}"#,
+            #"  outcome: ok"#,
+            "pipeline completed",
+        ]
+        #expect(result.out.split(separator: "\n").map(String.init) == expected)
+
+        let refused = try godispatch([
+            "simulate", "--config", path, "--plugins", plugins, "--event", "chat.send", "--as", "bob",
+        ])
+        #expect(refused.status == 1)
+        #expect(refused.out.contains("refused before any step: forbidden: `chat.send` requires the permission `chat:write`"))
+    }
+}

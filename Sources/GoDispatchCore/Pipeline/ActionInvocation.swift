@@ -39,6 +39,22 @@ final class ActionInvocation {
         return invocation.isActive ? invocation : nil
     }
 
+    /// The resolved params as JSON text (nil = missing), for observers.
+    var describedParams: [(name: String, value: String?)] {
+        step.params.indices.map { index in
+            let value = params[index].value
+            let text = String(decoding: value.text.raw, as: UTF8.self)
+            switch value.kind {
+            case Int32(GD_VALUE_STRING.rawValue):
+                var writer = JSONWriter()
+                writer.writeString(text)
+                return (step.params[index].name, String(decoding: writer.bytes, as: UTF8.self))
+            case Int32(GD_VALUE_JSON.rawValue): return (step.params[index].name, text)
+            default: return (step.params[index].name, nil)
+            }
+        }
+    }
+
     /// The sender's user id, written as `from` in frames this step sends.
     var origin: Connection { run.cargo.connection }
 }

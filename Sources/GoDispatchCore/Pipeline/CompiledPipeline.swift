@@ -49,6 +49,8 @@ public final class CompiledStep: @unchecked Sendable {
     public let timeout: Duration
     /// Runs only when this holds (`when:`).
     public let condition: StepCondition?
+    /// The `when:` text as written.
+    public let conditionSource: String?
     let params: [Param]
     let stepState: UnsafeMutableRawPointer?
     /// Owns the memory behind `params`' names and literals.
@@ -56,9 +58,10 @@ public final class CompiledStep: @unchecked Sendable {
 
     init(
         id: String?, action: RegisteredAction, location: SourceLocation, timeout: Duration, condition: StepCondition?,
-        params: [Param], stepState: UnsafeMutableRawPointer?, arena: ByteArena
+        conditionSource: String?, params: [Param], stepState: UnsafeMutableRawPointer?, arena: ByteArena
     ) {
         self.condition = condition
+        self.conditionSource = conditionSource
         self.id = id
         self.action = action
         self.location = location

@@ -10,15 +10,19 @@ public struct EngineServices: Sendable {
     public let logger: Logger
     /// Bounds host functions enforce.
     public let limits: EngineLimits
+    /// Watches every step (dry runs only).
+    public let observer: (any PipelineObserver)?
 
     /// Bundles the services.
     public init(
-        state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits()
+        state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits(),
+        observer: (any PipelineObserver)? = nil
     ) {
         self.state = state
         self.fanOut = fanOut
         self.logger = logger
         self.limits = limits
+        self.observer = observer
     }
 }
 

@@ -107,7 +107,8 @@ public struct PipelineCompiler {
         guard let stepState else { return nil }
         return CompiledStep(
             id: step.id?.value, action: action, location: step.location,
-            timeout: step.timeout ?? config.plugins.stepTimeout, condition: condition, params: params,
+            timeout: step.timeout ?? config.plugins.stepTimeout, condition: condition, conditionSource: step.when?.value,
+            params: params,
             stepState: stepState.pointer,
             arena: arena)
     }

@@ -30,6 +30,7 @@ final class PipelineRun: @unchecked Sendable {
         while nextStep < event.steps.count {
             let step = event.steps[nextStep]
             if let condition = step.condition, !condition.evaluate(cargo) {
+                services.observer?.stepSkipped(index: nextStep, action: step.action.name, condition: step.conditionSource ?? "")
                 services.logger.debug(
                     "step skipped: `when` is false",
                     metadata: ["event": "\(event.name)", "action": "\(step.action.name)", "step": "\(nextStep)"])
@@ -37,6 +38,9 @@ final class PipelineRun: @unchecked Sendable {
                 continue
             }
             let invocation = ActionInvocation(run: self, step: step)
+            if let observer = services.observer {
+                observer.stepStarting(index: nextStep, action: step.action.name, params: invocation.describedParams)
+            }
             var error = gd_error()
             error.size = UInt32(MemoryLayout<gd_error>.size)
             let descriptor = step.action.descriptor.pointee
@@ -45,6 +49,9 @@ final class PipelineRun: @unchecked Sendable {
             switch status {
             case GD_OK.rawValue:
                 if invocation.ticket != 0 { PendingCompletions.shared.cancel(invocation.ticket) }
+                services.observer?.stepFinished(
+                    index: nextStep, action: step.action.name, status: status,
+                    detail: invocation.result.map { String(decoding: $0, as: UTF8.self) })
                 record(invocation.result, of: step)
                 nextStep += 1
             case GD_PENDING.rawValue:
@@ -55,9 +62,12 @@ final class PipelineRun: @unchecked Sendable {
                 return
             default:
                 if invocation.ticket != 0 { PendingCompletions.shared.cancel(invocation.ticket) }
-                return fail(step, status: status, message: error.len > 0 ? error.text : "failed with status \(status)")
+                let message = error.len > 0 ? error.text : "failed with status \(status)"
+                services.observer?.stepFinished(index: nextStep, action: step.action.name, status: status, detail: message)
+                return fail(step, status: status, message: message)
             }
         }
+        services.observer?.pipelineFinished(.completed)
         onFinish(.completed)
     }
 
@@ -80,6 +90,9 @@ final class PipelineRun: @unchecked Sendable {
         pendingTimeout?.cancel()
         pendingTimeout = nil
         let step = event.steps[nextStep]
+        services.observer?.stepFinished(
+            index: nextStep, action: step.action.name, status: status,
+            detail: status == GD_OK.rawValue ? result.map { String(decoding: $0, as: UTF8.self) } : message)
         guard status == GD_OK.rawValue else { return fail(step, status: status, message: message) }
         record(result, of: step)
         nextStep += 1
@@ -97,6 +110,7 @@ final class PipelineRun: @unchecked Sendable {
             "pipeline stopped", metadata: ["event": "\(event.name)", "action": "\(step.action.name)", "reason": "\(message)"])
         let ref = cargo.message.idJSON.map(Array.init)
         cargo.connection.transport.send(FrameEncoder.error(code, text, ref: ref))
+        services.observer?.pipelineFinished(.failed(code: code, message: text))
         onFinish(.failed(code: code, message: text))
     }
 }
