@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test clean microbench examples benchmarks
+.PHONY: build run test clean examples benchmarks
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -30,10 +30,6 @@ test: examples
 
 clean:
 	rm -rf .build $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
-
-## microbench: hot-path costs through the engine in a release build (ns/op)
-microbench: build
-	$$($(SWIFT) build -c release --show-bin-path)/godispatch-microbench --plugins $(DIST)/plugins
 
 ## benchmarks: the ordo-one microbenchmark suite (wall clock and allocations), against dist/plugins
 benchmarks: build

@@ -96,11 +96,6 @@ let package = Package(
             ]
         ),
         .target(name: "GoDispatchTestSupport", path: "Tests/GoDispatchTestSupport"),
-        .executableTarget(
-            name: "godispatch-microbench",
-            dependencies: ["GoDispatchCore", .product(name: "Logging", package: "swift-log")],
-            path: "Benchmarks/Microbench"
-        ),
         .testTarget(
             name: "GoDispatchCoreTests",
             dependencies: ["GoDispatchCore", abi, "GoDispatchTestSupport"]

@@ -29,6 +29,7 @@ public final class Router: Sendable {
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {
         let inbox = connection.inbox
+        let config = self.config
         if let limit = config.settings.connections.rateLimit, !admit(connection, limit: limit) { return }
         if inbox.isRunning {
             if !inbox.enqueue(bytes) {
@@ -37,7 +38,7 @@ public final class Router: Sendable {
             }
             return
         }
-        route(bytes, from: connection)
+        route(bytes, from: connection, config: config)
     }
 
     /// Applies the connection's rate limit: false if the message must be dropped.
@@ -60,8 +61,8 @@ public final class Router: Sendable {
         }
     }
 
-    private func route(_ bytes: [UInt8], from connection: Connection) {
-        let config = self.config
+    /// Routes one message by `config` (read once per message: a reload mid-way cannot mix two configs).
+    private func route(_ bytes: [UInt8], from connection: Connection, config: CompiledConfig) {
         let message: InboundMessage
         do {
             message = try EnvelopeParser.parse(bytes)
@@ -140,6 +141,6 @@ public final class Router: Sendable {
     /// Starts the next waiting message, if the connection is idle.
     private func next(for connection: Connection) {
         guard !connection.inbox.isRunning, let bytes = connection.inbox.dequeue() else { return }
-        route(bytes, from: connection)
+        route(bytes, from: connection, config: config)
     }
 }
