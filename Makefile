@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test clean examples benchmarks
+.PHONY: build run test clean examples benchmarks bench
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -34,3 +34,13 @@ clean:
 ## benchmarks: the ordo-one microbenchmark suite (wall clock and allocations), against dist/plugins
 benchmarks: build
 	cd Benchmarks/ordo && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+## bench: release build, then the side-by-side run of ../shared/bench/run-all.sh with GoDispatch as a
+## peer on Benchmarks/fanout.yaml; prints the table (also in $$BENCH_WORK/results/<time>/table.txt).
+## Narrow it with the script's own variables, e.g. PEERS_ONLY="gorilla godispatch" SCENARIOS="A:pin".
+BENCH_DIR  ?= ../shared/bench
+BENCH_PORT ?= 18105
+bench: build
+	@test -x $(BENCH_DIR)/run-all.sh || { echo "make bench: $(BENCH_DIR)/run-all.sh not found; set BENCH_DIR=/path/to/shared/bench" >&2; exit 1; }
+	EXTRA_PEERS='godispatch|$(BENCH_PORT)|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout.yaml --port $$PORT --log-level warning' \
+	QUIET_WAIT=$${QUIET_WAIT:-60} $(BENCH_DIR)/run-all.sh

@@ -122,8 +122,16 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         guard let request = context.accepted, let identity = request.identity else {
             return channel.close()
         }
-        let transport = ChannelTransport(
-            channel: channel, batcher: batchers.batcher(for: channel.eventLoop), logger: logger)
+        let wire = WireWriter()
+        let transport: ChannelTransport
+        do {
+            try channel.pipeline.syncOperations.addHandler(wire, position: .first)
+            transport = ChannelTransport(
+                wire: try channel.pipeline.syncOperations.context(handler: wire),
+                batcher: batchers.batcher(for: channel.eventLoop), logger: logger)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
         let connection = engine.state.connect(
             userID: identity.userID, permissions: identity.permissions, transport: transport)
         if request.evictOldest > 0 {

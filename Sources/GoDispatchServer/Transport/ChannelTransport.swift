@@ -2,21 +2,28 @@ import Foundation
 import GoDispatchCore
 import Logging
 import NIOCore
-import NIOWebSocket
 
 /// The core's view of one WebSocket channel: send frames (from any thread), close with a code.
 ///
-/// Writes happen on the channel's loop; flushes are coalesced by the loop's ``FlushBatcher``. The
-/// outbound buffer is bounded by the channel's write-buffer watermark: a client too slow to drain it is
-/// disconnected with close code 1008 instead of growing memory.
+/// Frames arrive already encoded (``WireFrame``). Every frame a connection gets during one loop tick is
+/// gathered into one buffer — the fan-out's shared buffer itself when there is just one — and written
+/// once, through the ``WireWriter`` next to the socket, when the loop's ``FlushBatcher`` flushes at the
+/// end of the tick. The outbound buffer is bounded by the channel's write-buffer watermark: a client
+/// too slow to drain it is disconnected with close code 1008 instead of growing memory.
 final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     let channel: any Channel
     let eventLoop: any EventLoop
     let executor: any ConnectionExecutor
+    /// Where encoded frames are written: the context of the channel's ``WireWriter``.
+    private let wire: ChannelHandlerContext
     private let batcher: FlushBatcher
     private let logger: Logger
-    /// Loop-confined: a flush is already queued for this channel.
-    private var flushQueued = false
+    /// Loop-confined: the frames queued in this tick, not yet written.
+    private var pending: ByteBuffer?
+    /// Loop-confined: `pending` is a buffer of our own (not a fan-out's shared one) and may grow in place.
+    private var pendingOwned = false
+    /// Loop-confined: the socket has closed (no more writes).
+    private var inactive = false
     /// Loop-confined: the close handshake has started.
     private(set) var closing = false
     /// Loop-confined: the close timer (the peer has this long to answer our close frame).
@@ -29,45 +36,85 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
 
-    init(channel: any Channel, batcher: FlushBatcher, logger: Logger) {
-        self.channel = channel
-        self.eventLoop = channel.eventLoop
-        self.executor = EventLoopExecutor(eventLoop: channel.eventLoop)
+    /// A transport writing through `wire`, the context of the channel's ``WireWriter``.
+    init(wire: ChannelHandlerContext, batcher: FlushBatcher, logger: Logger) {
+        self.channel = wire.channel
+        self.eventLoop = wire.eventLoop
+        self.executor = EventLoopExecutor(eventLoop: wire.eventLoop)
+        self.wire = wire
         self.batcher = batcher
         self.logger = logger
     }
 
-    func send(_ frame: OutboundFrame) { send(WebSocketFrame.text(frame)) }
+    func send(_ frame: OutboundFrame) {
+        send(encoded: WireFrame.encode(.text, payload: frame.bytes, allocator: channel.allocator))
+    }
 
-    /// Sends an already built WebSocket frame.
-    func send(_ frame: WebSocketFrame) {
+    /// Sends an already encoded frame (from any thread).
+    func send(encoded frame: ByteBuffer) {
         if eventLoop.inEventLoop {
-            writeOnLoop(frame)
+            enqueueOnLoop(frame)
         } else {
-            eventLoop.execute { self.writeOnLoop(frame) }
+            eventLoop.execute { self.enqueueOnLoop(frame) }
         }
     }
 
-    /// Writes without flushing; the flush comes at the end of the loop tick.
-    func writeOnLoop(_ frame: WebSocketFrame) {
-        guard !closing, channel.isActive else { return }
-        channel.write(frame, promise: nil)
-        if !flushQueued {
-            flushQueued = true
+    /// Queues an encoded frame; it is written at the end of the loop tick with everything else queued.
+    func enqueueOnLoop(_ frame: ByteBuffer) {
+        guard !closing, !inactive else { return }
+        guard pending != nil else {
+            pending = frame  // shares the caller's buffer: no copy for a lone frame
             batcher.markDirty(self)
+            return
         }
+        if !pendingOwned {
+            var own = channel.allocator.buffer(capacity: max(1024, 4 * (pending!.readableBytes + frame.readableBytes)))
+            own.writeImmutableBuffer(pending!)
+            pending = own
+            pendingOwned = true
+        }
+        pending!.writeImmutableBuffer(frame)
     }
 
-    /// Called by the batcher. Writability is judged after the flush: bytes still queued then are
-    /// bytes the kernel would not take, so more than the high watermark of them means the client is
-    /// too slow (bytes merely written earlier in the same loop tick do not count against it).
+    /// Writes what is queued to the channel, without flushing.
+    private func writePending() {
+        guard let bytes = pending else { return }
+        pending = nil
+        pendingOwned = false
+        wire.write(NIOAny(bytes), promise: nil)
+    }
+
+    /// Called by the batcher at the end of the tick. Writability is judged after the flush: bytes still
+    /// queued then are bytes the kernel would not take, so more than the high watermark of them means
+    /// the client is too slow (bytes merely written earlier in the same loop tick do not count against it).
     func flushNow() {
-        flushQueued = false
-        channel.flush()
-        if !closing, channel.isActive, !channel.isWritable {
+        guard !inactive else {
+            pending = nil
+            return
+        }
+        writePending()
+        wire.flush()
+        if !closing, !channel.isWritable {
             logger.warning("slow consumer disconnected: outbound buffer full")
             closeOnLoop(code: 1008, reason: "too slow: outbound buffer full")
         }
+    }
+
+    /// Writes a control frame now, after whatever is queued (so it cannot overtake earlier messages).
+    func sendControlOnLoop(_ opcode: WireFrame.Opcode, payload: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        guard !inactive else {
+            promise?.succeed()
+            return
+        }
+        writePending()
+        wire.writeAndFlush(NIOAny(WireFrame.encode(opcode, payload: payload, allocator: channel.allocator)), promise: promise)
+    }
+
+    /// The socket has closed: drop what is queued and stop the timers.
+    func channelClosed() {
+        inactive = true
+        pending = nil
+        cancelTimers()
     }
 
     func close(code: UInt16, reason: String) {
@@ -83,11 +130,9 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         guard !closing else { return }
         closing = true
         if closeStatus == nil { closeStatus = (code, reason) }
-        guard channel.isActive else { return }
-        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.writeInteger(code)
-        data.writeString(String(reason.utf8.prefix(120)) ?? "")
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
+        guard !inactive else { return }
+        writePending()
+        wire.writeAndFlush(NIOAny(WireFrame.close(code: code, reason: reason, allocator: channel.allocator)), promise: nil)
         let channel = self.channel
         closeTimeout = eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { channel.close(promise: nil) }
     }
@@ -116,11 +161,11 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         if closeStatus == nil { closeStatus = (code ?? 1005, reason) }
         if !closing {
             closing = true
-            var data = channel.allocator.buffer(capacity: 2)
-            if let code { data.writeInteger(code) }
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete {
-                [channel] _ in channel.close(promise: nil)
-            }
+            guard !inactive else { return }
+            writePending()
+            let promise = eventLoop.makePromise(of: Void.self)
+            wire.writeAndFlush(NIOAny(WireFrame.close(code: code, reason: "", allocator: channel.allocator)), promise: promise)
+            promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
         } else {
             closeTimeout?.cancel()
             channel.close(promise: nil)

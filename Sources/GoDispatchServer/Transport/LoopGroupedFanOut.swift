@@ -1,43 +1,46 @@
 import GoDispatchCore
 import NIOCore
-import NIOWebSocket
 
-/// Delivers one frame to many connections: the WebSocket frame is built once and shared (its buffer
-/// is reference-counted), recipients are grouped by event loop, and each other loop gets one hop
-/// for its whole group. Flushes are coalesced per loop tick by ``FlushBatcher``.
+/// Delivers one frame to many connections: the WebSocket frame is encoded once and its buffer shared
+/// by every recipient (no copy per recipient), recipients are grouped by event loop, and each other
+/// loop gets one hop for its whole group. Each connection writes once per loop tick (``ChannelTransport``).
 struct LoopGroupedFanOut: FrameFanOut {
     func deliver(_ frame: OutboundFrame, to recipients: [Connection]) {
         guard let first = recipients.first else { return }
-        let wireFrame = WebSocketFrame.text(frame)
+        let encoded = WireFrame.encode(.text, payload: frame.bytes)
         if recipients.count == 1 {
-            (first.transport as? ChannelTransport)?.send(wireFrame)
+            if let transport = first.transport as? ChannelTransport {
+                transport.send(encoded: encoded)
+            } else {
+                first.transport.send(frame)
+            }
             return
         }
-        var byLoop: [ObjectIdentifier: (loop: any EventLoop, transports: [ChannelTransport])] = [:]
+        // Most servers run one or two loops: a short list beats a dictionary here.
+        var groups: [(loop: any EventLoop, transports: [ChannelTransport])] = []
         for connection in recipients {
             guard let transport = connection.transport as? ChannelTransport else {
                 connection.transport.send(frame)
                 continue
             }
-            let key = ObjectIdentifier(transport.eventLoop)
-            byLoop[key, default: (transport.eventLoop, [])].transports.append(transport)
+            if let index = groups.firstIndex(where: { $0.loop === transport.eventLoop }) {
+                groups[index].transports.append(transport)
+            } else {
+                var transports: [ChannelTransport] = []
+                transports.reserveCapacity(recipients.count)
+                transports.append(transport)
+                groups.append((transport.eventLoop, transports))
+            }
         }
-        for (_, group) in byLoop {
+        for group in groups {
             if group.loop.inEventLoop {
-                for transport in group.transports { transport.writeOnLoop(wireFrame) }
+                for transport in group.transports { transport.enqueueOnLoop(encoded) }
             } else {
                 let transports = group.transports
                 group.loop.execute {
-                    for transport in transports { transport.writeOnLoop(wireFrame) }
+                    for transport in transports { transport.enqueueOnLoop(encoded) }
                 }
             }
         }
-    }
-}
-
-extension WebSocketFrame {
-    /// A final text frame carrying `frame`'s bytes.
-    static func text(_ frame: OutboundFrame) -> WebSocketFrame {
-        WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: frame.bytes))
     }
 }

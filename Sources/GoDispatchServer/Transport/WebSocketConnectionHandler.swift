@@ -9,7 +9,6 @@ import NIOWebSocket
 /// Knows nothing of rooms or users beyond the core `Connection` it feeds.
 final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
 
     private let connection: Connection
     private let transport: ChannelTransport
@@ -47,8 +46,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         case .binary:
             transport.send(FrameEncoder.error(.unsupported, "binary frames are not supported; send JSON text frames"))
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            transport.sendControlOnLoop(.pong, payload: frame.unmaskedData)
         case .connectionClose:
             var data = frame.unmaskedData
             let code = data.readInteger(as: UInt16.self)
@@ -67,8 +65,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             logger.info("closing idle connection", metadata: ["connection": "\(connection.id)"])
             transport.closeOnLoop(code: 1001, reason: "idle timeout")
         } else {
-            let ping = WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))
-            context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+            transport.sendControlOnLoop(.ping, payload: ByteBuffer())
         }
     }
 
@@ -87,7 +84,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        transport.cancelTimers()
+        transport.channelClosed()
         let status = transport.closeStatus ?? (1006, "connection lost")
         router.disconnected(connection, code: status.code, reason: status.reason)
         state.disconnect(connection)
