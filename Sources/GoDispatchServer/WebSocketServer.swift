@@ -18,7 +18,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let gateway: GatewayChain
-    private let batchers: FlushBatchers
+    private let batchers: PerEventLoop<FlushBatcher>
+    private let sweepers: PerEventLoop<ConnectionSweeper>
     private let logger: Logger
     private let serverChannel = Mutex<(any Channel)?>(nil)
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
@@ -35,7 +36,12 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.settings = config.server
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.ownsGroup = group == nil
-        self.batchers = FlushBatchers(group: self.group)
+        self.batchers = PerEventLoop(group: self.group) { FlushBatcher(eventLoop: $0) }
+        let ping = TimeAmount.nanoseconds(Int64(settings.pingInterval.timeInterval * 1e9))
+        let idle = TimeAmount.nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9))
+        self.sweepers = PerEventLoop(group: self.group) {
+            ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle)
+        }
         self.logger = logger
         var middlewares: [any GatewayMiddleware] = [RequestLoggingMiddleware(logger: logger)]
         if !config.server.allowedOrigins.isEmpty {
@@ -58,6 +64,9 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     /// The fan-out the engine should use with this server: grouped per event loop, shared frames.
     public static func makeFanOut() -> any FrameFanOut { LoopGroupedFanOut() }
 
+    /// Receive buffer sizing: 512 bytes to start, doubling for clients whose reads fill it, up to 64 KiB.
+    static let receiveBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+
     /// Binds to `host:port` (port 0 picks a free one) and returns the bound address.
     @discardableResult
     public func start(host: String? = nil, port: Int? = nil) async throws -> SocketAddress {
@@ -65,6 +74,9 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Each channel keeps its receive buffer between reads: start small (most clients send small
+            // messages, and an idle connection should cost little), let busy ones grow it.
+            .childChannelOption(.recvAllocator, value: Self.receiveBuffer)
             .childChannelOption(
                 .writeBufferWaterMark,
                 value: .init(low: settings.maxOutboundBytes / 2, high: settings.maxOutboundBytes))
@@ -128,7 +140,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             try channel.pipeline.syncOperations.addHandler(wire, position: .first)
             transport = ChannelTransport(
                 wire: try channel.pipeline.syncOperations.context(handler: wire),
-                batcher: batchers.batcher(for: channel.eventLoop), logger: logger)
+                batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop], logger: logger)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -142,19 +154,19 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         }
         transport.scheduleExpiry(at: identity.expiresAt, leeway: leeway)
         let handler = WebSocketConnectionHandler(
-            connection: connection, transport: transport, router: engine.router, state: engine.state,
-            idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)), logger: logger)
+            connection: connection, transport: transport, router: engine.router, state: engine.state, logger: logger)
         do {
             try channel.pipeline.syncOperations.addHandlers([
                 NIOWebSocketFrameAggregator(
                     minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
                     maxAccumulatedFrameSize: settings.maxMessageBytes),
-                IdleStateHandler(readTimeout: .nanoseconds(Int64(settings.pingInterval.timeInterval * 1e9))),
                 handler,
             ])
             engine.router.connected(connection)
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
+            transport.channelClosed()
+            engine.state.disconnect(connection)
             return channel.eventLoop.makeFailedFuture(error)
         }
     }

@@ -17,6 +17,7 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     /// Where encoded frames are written: the context of the channel's ``WireWriter``.
     private let wire: ChannelHandlerContext
     private let batcher: FlushBatcher
+    private let sweeper: ConnectionSweeper
     private let logger: Logger
     /// Loop-confined: the frames queued in this tick, not yet written.
     private var pending: ByteBuffer?
@@ -28,8 +29,14 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     private(set) var closing = false
     /// Loop-confined: the close timer (the peer has this long to answer our close frame).
     private var closeTimeout: Scheduled<Void>?
-    /// Loop-confined: closes the connection when its token expires (unless refreshed).
-    private var expiryTimer: Scheduled<Void>?
+    /// Loop-confined: when the token expires (plus leeway); the sweeper closes the connection then.
+    private var expiresAt: NIODeadline?
+    /// Loop-confined: the last time the client sent anything (a message, a pong, a ping).
+    private var lastActivity = NIODeadline.now()
+    /// Loop-confined: the last keepalive ping we sent.
+    private var lastPing = NIODeadline.uptimeNanoseconds(0)
+    /// Loop-confined: this transport's slot in its ``ConnectionSweeper`` (-1 when not watched).
+    var sweepIndex = -1
     /// Loop-confined: the first close code and reason, ours or the peer's (1006 if the socket just dropped).
     private(set) var closeStatus: (code: UInt16, reason: String)?
 
@@ -37,13 +44,15 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
 
     /// A transport writing through `wire`, the context of the channel's ``WireWriter``.
-    init(wire: ChannelHandlerContext, batcher: FlushBatcher, logger: Logger) {
+    init(wire: ChannelHandlerContext, batcher: FlushBatcher, sweeper: ConnectionSweeper, logger: Logger) {
         self.channel = wire.channel
         self.eventLoop = wire.eventLoop
         self.executor = EventLoopExecutor(eventLoop: wire.eventLoop)
         self.wire = wire
         self.batcher = batcher
+        self.sweeper = sweeper
         self.logger = logger
+        sweeper.add(self)
     }
 
     func send(_ frame: OutboundFrame) {
@@ -110,12 +119,15 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         wire.writeAndFlush(NIOAny(WireFrame.encode(opcode, payload: payload, allocator: channel.allocator)), promise: promise)
     }
 
-    /// The socket has closed: drop what is queued and stop the timers.
+    /// The socket has closed: drop what is queued and stop watching the connection.
     func channelClosed() {
         inactive = true
         pending = nil
-        cancelTimers()
+        sweeper.remove(self)
     }
+
+    /// The client sent something: it is alive.
+    func noteActivity() { lastActivity = .now() }
 
     func close(code: UInt16, reason: String) {
         if eventLoop.inEventLoop {
@@ -137,23 +149,26 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         closeTimeout = eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { channel.close(promise: nil) }
     }
 
-    /// Closes the connection with 4003 "token expired" at `expiresAt` + `leeway`, replacing any earlier timer.
+    /// Closes the connection with 4003 "token expired" at `expiresAt` + `leeway` (replacing any earlier
+    /// expiry; `nil` means never). Enforced by the loop's ``ConnectionSweeper``, to within one sweep.
     func scheduleExpiry(at expiresAt: Date?, leeway: TimeInterval) {
         eventLoop.assertInEventLoop()
-        expiryTimer?.cancel()
-        expiryTimer = nil
-        guard let expiresAt else { return }
-        let seconds = max(0, expiresAt.timeIntervalSinceNow + leeway)
-        expiryTimer = eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
-            logger.info("token expired", metadata: ["channel": "\(ObjectIdentifier(channel).hashValue)"])
-            closeOnLoop(code: 4003, reason: "token expired")
-        }
+        self.expiresAt = expiresAt.map { .now() + .nanoseconds(Int64(max(0, $0.timeIntervalSinceNow + leeway) * 1e9)) }
     }
 
-    /// Stops the expiry timer (the connection is gone).
-    func cancelTimers() {
-        expiryTimer?.cancel()
-        expiryTimer = nil
+    /// One sweep of the loop's ``ConnectionSweeper``: expiry, idle close, keepalive ping.
+    func sweep(now: NIODeadline, pingInterval: TimeAmount, idleTimeout: TimeAmount) {
+        guard !closing, !inactive else { return }
+        if let expiresAt, now >= expiresAt {
+            logger.info("token expired", metadata: ["channel": "\(ObjectIdentifier(channel).hashValue)"])
+            closeOnLoop(code: 4003, reason: "token expired")
+        } else if now - lastActivity >= idleTimeout {
+            logger.info("closing idle connection", metadata: ["channel": "\(ObjectIdentifier(channel).hashValue)"])
+            closeOnLoop(code: 1001, reason: "idle timeout")
+        } else if now - lastActivity >= pingInterval, now - lastPing >= pingInterval {
+            lastPing = now
+            sendControlOnLoop(.ping, payload: ByteBuffer())
+        }
     }
 
     /// The peer answered (or started) the close handshake.

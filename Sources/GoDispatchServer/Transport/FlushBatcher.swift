@@ -28,22 +28,3 @@ final class FlushBatcher: @unchecked Sendable {
         for transport in batch { transport.flushNow() }
     }
 }
-
-/// One ``FlushBatcher`` per event loop of a group.
-struct FlushBatchers: Sendable {
-    private let batchers: [ObjectIdentifier: FlushBatcher]
-
-    init(group: any EventLoopGroup) {
-        var batchers: [ObjectIdentifier: FlushBatcher] = [:]
-        for loop in group.makeIterator() { batchers[ObjectIdentifier(loop)] = FlushBatcher(eventLoop: loop) }
-        self.batchers = batchers
-    }
-
-    /// The batcher of `eventLoop`.
-    func batcher(for eventLoop: any EventLoop) -> FlushBatcher {
-        guard let batcher = batchers[ObjectIdentifier(eventLoop)] else {
-            preconditionFailure("event loop outside the server's group")
-        }
-        return batcher
-    }
-}

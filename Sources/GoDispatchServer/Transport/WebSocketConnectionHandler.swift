@@ -4,7 +4,7 @@ import NIOCore
 import NIOWebSocket
 
 /// Pumps one client's WebSocket frames into the router: text → route, binary → error frame, ping → pong,
-/// close → close handshake; keepalive pings when idle, and a close when silent too long.
+/// close → close handshake. (Keepalive and idle close are the loop's ``ConnectionSweeper``'s.)
 ///
 /// Knows nothing of rooms or users beyond the core `Connection` it feeds.
 final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -14,25 +14,22 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
     private let transport: ChannelTransport
     private let router: Router
     private let state: any StateManager
-    private let idleTimeout: TimeAmount
     private let logger: Logger
-    private var lastActivity = NIODeadline.now()
 
     init(
         connection: Connection, transport: ChannelTransport, router: Router, state: any StateManager,
-        idleTimeout: TimeAmount, logger: Logger
+        logger: Logger
     ) {
         self.connection = connection
         self.transport = transport
         self.router = router
         self.state = state
-        self.idleTimeout = idleTimeout
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        lastActivity = .now()
+        transport.noteActivity()
         switch frame.opcode {
         case .text:
             guard !transport.closing else { return }
@@ -53,19 +50,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             transport.peerClosed(echo: code, reason: data.readString(length: data.readableBytes) ?? "")
         default:
             break
-        }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        if NIODeadline.now() - lastActivity >= idleTimeout {
-            logger.info("closing idle connection", metadata: ["connection": "\(connection.id)"])
-            transport.closeOnLoop(code: 1001, reason: "idle timeout")
-        } else {
-            transport.sendControlOnLoop(.ping, payload: ByteBuffer())
         }
     }
 
