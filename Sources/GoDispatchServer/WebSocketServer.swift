@@ -94,11 +94,9 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
         let context = UpgradeContext()
         let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: settings.path)
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: settings.maxMessageBytes,
-            automaticErrorHandling: true,
+        let upgrader = WebSocketUpgrader(
             shouldUpgrade: { [self] channel, head in shouldUpgrade(channel, head, context) },
-            upgradePipelineHandler: { [self] channel, _ in upgraded(channel, context) }
+            install: { [self] channel in upgraded(channel, context) }
         )
         return channel.pipeline.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in
@@ -154,14 +152,10 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         }
         transport.scheduleExpiry(at: identity.expiresAt, leeway: leeway)
         let handler = WebSocketConnectionHandler(
-            connection: connection, transport: transport, router: engine.router, state: engine.state, logger: logger)
+            connection: connection, transport: transport, router: engine.router, state: engine.state,
+            maxMessageBytes: settings.maxMessageBytes, logger: logger)
         do {
-            try channel.pipeline.syncOperations.addHandlers([
-                NIOWebSocketFrameAggregator(
-                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
-                    maxAccumulatedFrameSize: settings.maxMessageBytes),
-                handler,
-            ])
+            try channel.pipeline.syncOperations.addHandler(handler)
             engine.router.connected(connection)
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {

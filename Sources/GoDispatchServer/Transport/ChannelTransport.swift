@@ -171,6 +171,22 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         }
     }
 
+    /// Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code`, then closes the socket
+    /// without waiting for the peer's answer. For clients that broke the protocol.
+    func failOnLoop(code: UInt16, reason: String) {
+        if closeStatus == nil { closeStatus = (code, reason) }
+        guard !inactive else { return }
+        if closing {
+            channel.close(promise: nil)
+            return
+        }
+        closing = true
+        writePending()
+        let promise = eventLoop.makePromise(of: Void.self)
+        wire.writeAndFlush(NIOAny(WireFrame.close(code: code, reason: reason, allocator: channel.allocator)), promise: promise)
+        promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
+    }
+
     /// The peer answered (or started) the close handshake.
     func peerClosed(echo code: UInt16?, reason: String = "") {
         if closeStatus == nil { closeStatus = (code ?? 1005, reason) }

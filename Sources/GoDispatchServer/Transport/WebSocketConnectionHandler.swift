@@ -1,70 +1,73 @@
 import GoDispatchCore
 import Logging
 import NIOCore
-import NIOWebSocket
 
-/// Pumps one client's WebSocket frames into the router: text → route, binary → error frame, ping → pong,
-/// close → close handshake. (Keepalive and idle close are the loop's ``ConnectionSweeper``'s.)
+/// Pumps one client's bytes into the router: its ``WebSocketFrameParser`` turns them into messages,
+/// then text → route, binary → error frame, ping → pong, close → close handshake, broken framing →
+/// the connection fails with 1002 (or 1009 when too large). Keepalive and idle close are the loop's
+/// ``ConnectionSweeper``'s.
 ///
 /// Knows nothing of rooms or users beyond the core `Connection` it feeds.
 final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
 
     private let connection: Connection
     private let transport: ChannelTransport
     private let router: Router
     private let state: any StateManager
     private let logger: Logger
+    private var parser: WebSocketFrameParser
+    /// The client broke the protocol: its further bytes are ignored while the connection closes.
+    private var failed = false
 
     init(
         connection: Connection, transport: ChannelTransport, router: Router, state: any StateManager,
-        logger: Logger
+        maxMessageBytes: Int, logger: Logger
     ) {
         self.connection = connection
         self.transport = transport
         self.router = router
         self.state = state
+        self.parser = WebSocketFrameParser(maxMessageBytes: maxMessageBytes)
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !failed else { return }
         transport.noteActivity()
-        switch frame.opcode {
-        case .text:
+        do {
+            try parser.consume(unwrapInboundIn(data)) { message in handle(message) }
+        } catch {
+            failed = true
+            logger.debug(
+                "protocol error", metadata: ["connection": "\(connection.id)", "error": "\(error.reason)"])
+            transport.failOnLoop(code: error.closeCode, reason: error.reason)
+        }
+    }
+
+    private func handle(_ message: WebSocketInbound) {
+        switch message {
+        case .text(let bytes):
             guard !transport.closing else { return }
-            let payload = frame.unmaskedData
-            let valid = payload.withUnsafeReadableBytes { UTF8Validation.isValid($0) }
-            guard valid else {
+            guard bytes.withUnsafeBytes({ UTF8Validation.isValid($0) }) else {
                 transport.closeOnLoop(code: 1007, reason: "text message is not valid UTF-8")
                 return
             }
-            router.handle(Array(payload.readableBytesView), from: connection)
+            router.handle(bytes, from: connection)
         case .binary:
             transport.send(FrameEncoder.error(.unsupported, "binary frames are not supported; send JSON text frames"))
-        case .ping:
-            transport.sendControlOnLoop(.pong, payload: frame.unmaskedData)
-        case .connectionClose:
-            var data = frame.unmaskedData
-            let code = data.readInteger(as: UInt16.self)
-            transport.peerClosed(echo: code, reason: data.readString(length: data.readableBytes) ?? "")
-        default:
+        case .ping(let data):
+            transport.sendControlOnLoop(.pong, payload: data)
+        case .pong:
             break
+        case .close(let code, let reason):
+            transport.peerClosed(echo: code, reason: reason)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        switch error {
-        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
-            transport.closeOnLoop(code: 1009, reason: "message too large")
-        case is NIOWebSocketFrameAggregator.Error:
-            transport.closeOnLoop(code: 1002, reason: "invalid fragmentation")
-        case is NIOWebSocketError:
-            break  // NIO's protocol error handler already sent the close frame (1009 or 1002).
-        default:
-            logger.debug("connection error", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
-            context.close(promise: nil)
-        }
+        logger.debug("connection error", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
