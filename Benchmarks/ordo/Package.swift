@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// Microbenchmarks of the engine's hot path with ordo-one/package-benchmark (wall clock + allocations).
+// Microbenchmarks of the engine's hot path with ordo-one/benchmark (wall clock + allocations).
 //   cd Benchmarks/ordo && swift package --allow-writing-to-package-directory benchmark
 // (or `make benchmarks` from the repository root). Needs the bundled plugins built: `make build`.
 import Foundation
@@ -13,17 +13,17 @@ let package = Package(
     name: "GoDispatchBenchmarks",
     dependencies: [
         .package(path: repository.path),
-        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
         .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
-                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "GoDispatchCore", package: repository.lastPathComponent.lowercased()),
             ],
             path: "Benchmarks/EngineBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         )
     ]
 )
