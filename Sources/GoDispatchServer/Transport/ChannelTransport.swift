@@ -110,13 +110,23 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     }
 
     /// Writes a control frame now, after whatever is queued (so it cannot overtake earlier messages).
-    func sendControlOnLoop(_ opcode: WireFrame.Opcode, payload: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
-        guard !inactive else {
-            promise?.succeed()
+    func sendControlOnLoop(_ opcode: WireFrame.Opcode, payload: ByteBuffer) {
+        guard !inactive else { return }
+        writePending()
+        wire.writeAndFlush(NIOAny(WireFrame.encode(opcode, payload: payload, allocator: channel.allocator)), promise: nil)
+    }
+
+    /// Writes a close frame after whatever is queued; with `thenCloseSocket`, closes the socket once it is out.
+    private func sendCloseFrame(code: UInt16?, reason: String, thenCloseSocket: Bool) {
+        writePending()
+        let frame = NIOAny(WireFrame.close(code: code, reason: reason, allocator: channel.allocator))
+        guard thenCloseSocket else {
+            wire.writeAndFlush(frame, promise: nil)
             return
         }
-        writePending()
-        wire.writeAndFlush(NIOAny(WireFrame.encode(opcode, payload: payload, allocator: channel.allocator)), promise: promise)
+        let written = eventLoop.makePromise(of: Void.self)
+        wire.writeAndFlush(frame, promise: written)
+        written.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
     }
 
     /// The socket has closed: drop what is queued and stop watching the connection.
@@ -143,8 +153,7 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         closing = true
         if closeStatus == nil { closeStatus = (code, reason) }
         guard !inactive else { return }
-        writePending()
-        wire.writeAndFlush(NIOAny(WireFrame.close(code: code, reason: reason, allocator: channel.allocator)), promise: nil)
+        sendCloseFrame(code: code, reason: reason, thenCloseSocket: false)
         let channel = self.channel
         closeTimeout = eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { channel.close(promise: nil) }
     }
@@ -181,10 +190,7 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
             return
         }
         closing = true
-        writePending()
-        let promise = eventLoop.makePromise(of: Void.self)
-        wire.writeAndFlush(NIOAny(WireFrame.close(code: code, reason: reason, allocator: channel.allocator)), promise: promise)
-        promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
+        sendCloseFrame(code: code, reason: reason, thenCloseSocket: true)
     }
 
     /// The peer answered (or started) the close handshake.
@@ -193,10 +199,7 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
         if !closing {
             closing = true
             guard !inactive else { return }
-            writePending()
-            let promise = eventLoop.makePromise(of: Void.self)
-            wire.writeAndFlush(NIOAny(WireFrame.close(code: code, reason: "", allocator: channel.allocator)), promise: promise)
-            promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
+            sendCloseFrame(code: code, reason: "", thenCloseSocket: true)
         } else {
             closeTimeout?.cancel()
             channel.close(promise: nil)
