@@ -37,8 +37,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.ownsGroup = group == nil
         self.batchers = PerEventLoop(group: self.group) { FlushBatcher(eventLoop: $0) }
-        let ping = TimeAmount.nanoseconds(Int64(settings.pingInterval.timeInterval * 1e9))
-        let idle = TimeAmount.nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9))
+        let (ping, idle) = (TimeAmount(settings.pingInterval), TimeAmount(settings.idleTimeout))
         self.sweepers = PerEventLoop(group: self.group) {
             ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle)
         }

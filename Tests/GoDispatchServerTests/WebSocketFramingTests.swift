@@ -118,6 +118,25 @@ struct WebSocketFramingTests {
     }
 }
 
+@Suite("WebSocket frames the server writes")
+struct WireFrameTests {
+    @Test func aLongCloseReasonIsCutAtACharacterBoundaryWithinTheControlFrameLimit() {
+        let reason = String(repeating: "é", count: 100)  // 200 bytes of 2-byte characters
+        var frame = WireFrame.close(code: 4008, reason: reason)
+        #expect(frame.readInteger(as: UInt8.self) == 0x88)  // FIN + close
+        let length = Int(frame.readInteger(as: UInt8.self)!)
+        #expect(length == 2 + 122, "122 bytes = 61 whole characters; 123 would split one")
+        #expect(frame.readInteger(as: UInt16.self) == 4008)
+        #expect(frame.readString(length: frame.readableBytes) == String(repeating: "é", count: 61))
+    }
+
+    @Test func lengthsPickTheShortestHeader() {
+        #expect(WireFrame.encode(.text, payload: [UInt8](repeating: 0x61, count: 125)).readableBytes == 2 + 125)
+        #expect(WireFrame.encode(.text, payload: [UInt8](repeating: 0x61, count: 126)).readableBytes == 4 + 126)
+        #expect(WireFrame.encode(.text, payload: [UInt8](repeating: 0x61, count: 65_536)).readableBytes == 10 + 65_536)
+    }
+}
+
 @Suite("WebSocket framing end to end")
 struct WebSocketFramingEndToEndTests {
     @Test func aClientBreakingTheFramingIsFailedWith1002AndForgotten() async throws {

@@ -113,7 +113,7 @@ final class ChannelTransport: ConnectionTransport, @unchecked Sendable {
     func sendControlOnLoop(_ opcode: WireFrame.Opcode, payload: ByteBuffer) {
         guard !inactive else { return }
         writePending()
-        wire.writeAndFlush(NIOAny(WireFrame.encode(opcode, payload: payload, allocator: channel.allocator)), promise: nil)
+        wire.writeAndFlush(NIOAny(WireFrame.encode(opcode, payload: payload.readableBytesView, allocator: channel.allocator)), promise: nil)
     }
 
     /// Writes a close frame after whatever is queued; with `thenCloseSocket`, closes the socket once it is out.

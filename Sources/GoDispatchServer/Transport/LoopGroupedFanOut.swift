@@ -6,16 +6,11 @@ import NIOCore
 /// loop gets one hop for its whole group. Each connection writes once per loop tick (``ChannelTransport``).
 struct LoopGroupedFanOut: FrameFanOut {
     func deliver(_ frame: OutboundFrame, to recipients: [Connection]) {
-        guard let first = recipients.first else { return }
-        let encoded = WireFrame.encode(.text, payload: frame.bytes)
-        if recipients.count == 1 {
-            if let transport = first.transport as? ChannelTransport {
-                transport.send(encoded: encoded)
-            } else {
-                first.transport.send(frame)
-            }
+        guard recipients.count > 1 else {
+            recipients.first?.transport.send(frame)
             return
         }
+        let encoded = WireFrame.encode(.text, payload: frame.bytes)
         // Most servers run one or two loops: a short list beats a dictionary here.
         var groups: [(loop: any EventLoop, transports: [ChannelTransport])] = []
         for connection in recipients {

@@ -69,9 +69,7 @@ struct WebSocketFrameParser {
         } else {
             input = bytes
         }
-        while let message = try nextMessage(&input) {
-            if let message { deliver(message) }
-        }
+        while try readFrame(&input, deliver: deliver) {}
         guard input.readableBytes > 0 else { return }
         if inputIsOurs {
             input.discardReadBytes()
@@ -84,14 +82,16 @@ struct WebSocketFrameParser {
         partial = held
     }
 
-    /// The next frame of `input` if it is all there: `.some(message)` for a complete message or
-    /// control frame, `.some(nil)` for a fragment that completes nothing yet, `nil` when more bytes are needed.
-    private mutating func nextMessage(_ input: inout ByteBuffer) throws(WebSocketProtocolError) -> WebSocketInbound?? {
+    /// Reads the next frame of `input` if it is all there, delivering the message it completes (a
+    /// fragment may complete none). Returns false when more bytes are needed.
+    private mutating func readFrame(
+        _ input: inout ByteBuffer, deliver: (WebSocketInbound) -> Void
+    ) throws(WebSocketProtocolError) -> Bool {
         let start = input.readerIndex
         guard input.readableBytes >= 2,
             let first = input.getInteger(at: start, as: UInt8.self),
             let second = input.getInteger(at: start + 1, as: UInt8.self)
-        else { return nil }
+        else { return false }
         let fin = first & 0x80 != 0
         let opcode = first & 0x0F
         guard first & 0x70 == 0 else { throw .protocolViolation("reserved bits set (no extension was negotiated)") }
@@ -100,11 +100,11 @@ struct WebSocketFrameParser {
         var headerLength = 2
         var length = Int(second & 0x7F)
         if length == 126 {
-            guard let extended = input.getInteger(at: start + 2, as: UInt16.self) else { return nil }
+            guard let extended = input.getInteger(at: start + 2, as: UInt16.self) else { return false }
             length = Int(extended)
             headerLength = 4
         } else if length == 127 {
-            guard let extended = input.getInteger(at: start + 2, as: UInt64.self) else { return nil }
+            guard let extended = input.getInteger(at: start + 2, as: UInt64.self) else { return false }
             guard extended <= UInt64(Int32.max) else { throw .messageTooLarge(limit: maxMessageBytes) }
             length = Int(extended)
             headerLength = 10
@@ -118,7 +118,7 @@ struct WebSocketFrameParser {
         } else if (fragments?.count ?? 0) + length > maxMessageBytes {
             throw .messageTooLarge(limit: maxMessageBytes)
         }
-        guard input.readableBytes >= headerLength + length else { return nil }
+        guard input.readableBytes >= headerLength + length else { return false }
 
         let payload = Self.unmask(input, payloadAt: start + headerLength, length: length, keyAt: start + headerLength - 4)
         input.moveReaderIndex(forwardBy: headerLength + length)
@@ -128,32 +128,36 @@ struct WebSocketFrameParser {
             guard fragments == nil else {
                 throw .protocolViolation("a new message began before the fragmented one finished")
             }
-            if fin { return .some(opcode == 0x1 ? .text(payload) : .binary) }
-            fragments = payload
-            fragmentsAreBinary = opcode == 0x2
-            return .some(nil)
+            if fin {
+                deliver(opcode == 0x1 ? .text(payload) : .binary)
+            } else {
+                fragments = payload
+                fragmentsAreBinary = opcode == 0x2
+            }
         case 0x0:
             guard fragments != nil else { throw .protocolViolation("continuation frame with no message to continue") }
             fragments!.append(contentsOf: payload)
-            guard fin else { return .some(nil) }
-            let message = fragments!
-            fragments = nil
-            return .some(fragmentsAreBinary ? .binary : .text(message))
+            if fin {
+                let message = fragments!
+                fragments = nil
+                deliver(fragmentsAreBinary ? .binary : .text(message))
+            }
         case 0x8:
             switch payload.count {
-            case 0: return .some(.close(code: nil, reason: ""))
+            case 0: deliver(.close(code: nil, reason: ""))
             case 1: throw .protocolViolation("close frame with a 1-byte payload")
             default:
                 let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
-                return .some(.close(code: code, reason: String(decoding: payload[2...], as: UTF8.self)))
+                deliver(.close(code: code, reason: String(decoding: payload[2...], as: UTF8.self)))
             }
         case 0x9:
-            return .some(.ping(ByteBuffer(bytes: payload)))
+            deliver(.ping(ByteBuffer(bytes: payload)))
         case 0xA:
-            return .some(.pong)
+            deliver(.pong)
         default:
             throw .protocolViolation("unknown opcode \(opcode)")
         }
+        return true
     }
 
     /// Copies `length` payload bytes at `payloadAt`, XOR-ed with the 4-byte masking key at `keyAt`.

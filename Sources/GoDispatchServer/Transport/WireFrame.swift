@@ -25,16 +25,6 @@ enum WireFrame {
         return buffer
     }
 
-    /// A final, unmasked frame carrying the readable bytes of `payload`.
-    static func encode(
-        _ opcode: Opcode, payload: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator()
-    ) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: maxHeaderSize + payload.readableBytes)
-        writeHeader(opcode, length: payload.readableBytes, into: &buffer)
-        buffer.writeImmutableBuffer(payload)
-        return buffer
-    }
-
     /// A close frame: the code, then at most 123 bytes of reason (the whole control frame stays ≤ 125 bytes).
     static func close(code: UInt16?, reason: String, allocator: ByteBufferAllocator = ByteBufferAllocator())
         -> ByteBuffer
@@ -42,7 +32,13 @@ enum WireFrame {
         var payload: [UInt8] = []
         if let code {
             payload = [UInt8(code >> 8), UInt8(code & 0xFF)]
-            payload += truncatedUTF8(reason, maxBytes: 123)
+            var reasonBytes = Array(reason.utf8)
+            if reasonBytes.count > 123 {
+                var end = 123
+                while reasonBytes[end] & 0xC0 == 0x80 { end -= 1 }  // do not cut a character in two
+                reasonBytes.removeSubrange(end...)
+            }
+            payload += reasonBytes
         }
         return encode(.close, payload: payload, allocator: allocator)
     }
@@ -59,16 +55,5 @@ enum WireFrame {
             buffer.writeInteger(UInt8(127))
             buffer.writeInteger(UInt64(length))
         }
-    }
-
-    /// The longest prefix of `text` within `maxBytes` that does not split a character.
-    private static func truncatedUTF8(_ text: String, maxBytes: Int) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for scalar in text.unicodeScalars {
-            let encoded = Array(String(scalar).utf8)
-            if bytes.count + encoded.count > maxBytes { break }
-            bytes += encoded
-        }
-        return bytes
     }
 }
