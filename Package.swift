@@ -17,7 +17,7 @@ func fixture(_ name: String) -> (product: Product, target: Target) {
 
 let fixtures = [
     "NoEntry", "NullDescriptor", "WrongVersion", "NextMajor", "DuplicateAction", "Unresolved",
-    "ToolchainMismatch", "Probe", "RejectParams", "NewerMinor",
+    "ToolchainMismatch", "Probe", "RejectParams", "NewerMinor", "Contract",
 ].map(fixture)
 
 /// A bundled plugin: its own shared library under Plugins/, never linked into the engine.
@@ -48,15 +48,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
     ],
     targets: [
         .target(
             name: "GoDispatchCore",
             dependencies: [
                 abi,
-                kit,
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .target(

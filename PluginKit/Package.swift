@@ -12,7 +12,10 @@ let package = Package(
         .library(name: "GoDispatchPluginKit", targets: ["GoDispatchPluginKit"]),
     ],
     targets: [
+        /// The ABI header (and the toolchain-identity header the engine and the kit share).
         .target(name: "CGoDispatchABI"),
-        .target(name: "GoDispatchPluginKit", dependencies: ["CGoDispatchABI"]),
+        /// The data every Swift plugin exports besides its entry function: the toolchain identity.
+        .target(name: "CGoDispatchPluginExports", dependencies: ["CGoDispatchABI"]),
+        .target(name: "GoDispatchPluginKit", dependencies: ["CGoDispatchABI", "CGoDispatchPluginExports"]),
     ]
 )

@@ -15,16 +15,22 @@ public final class Engine: Sendable {
     public let state: any StateManager
     /// The router messages go through.
     public let router: Router
+    /// Plugins' HTTP callouts, bounded by `plugins.http.max_in_flight` (nil without an HTTP client).
+    public let httpCallouts: HTTPCalloutGate?
 
     /// Loads the plugins of `settings.plugins.directory` (or `pluginsDirectory`), then compiles the
-    /// configuration. Throws ``EngineStartError`` listing every problem.
+    /// configuration. Throws ``EngineStartError`` listing every problem. `httpCallout` is bounded by
+    /// `plugins.http.max_in_flight`; `clock` is what rate limits are judged by.
     public init(
         settings: EngineConfig, pluginsDirectory: String? = nil, state: any StateManager = InMemoryStateManager(),
         fanOut: any FrameFanOut = DirectFanOut(), httpCallout: (any HTTPCallout)? = nil,
-        observer: (any PipelineObserver)? = nil, logger: Logger
+        observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        logger: Logger
     ) throws(EngineStartError) {
         HostTable.pluginLogger.withLock { $0 = logger }
-        if let httpCallout { HostTable.httpCallout.withLock { $0 = httpCallout } }
+        let gate = httpCallout.map { HTTPCalloutGate($0, maxInFlight: settings.plugins.maxHTTPInFlight, logger: logger) }
+        if let gate { HostTable.httpCallout.withLock { $0 = gate } }
+        httpCallouts = gate
         var host = PluginHost()
         let refusals = host.loadDirectory(pluginsDirectory ?? settings.plugins.directory)
         // Compile even when a plugin was refused, so one run reports every problem.
@@ -41,7 +47,8 @@ public final class Engine: Sendable {
         let limits = EngineLimits(maxRoomsPerConnection: settings.connections.maxRoomsPerConnection)
         router = Router(
             config: compiled,
-            services: EngineServices(state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer))
+            services: EngineServices(
+                state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer, clock: clock))
     }
 }
 
@@ -80,6 +87,7 @@ extension Engine {
         }
         if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
         router.replaceConfig(compiled)
+        httpCallouts?.setLimit(settings.plugins.maxHTTPInFlight)
         let before = Dictionary(old.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
         let after = Dictionary(settings.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
         var ignored: [String] = []

@@ -37,7 +37,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.ownsGroup = group == nil
         self.batchers = PerEventLoop(group: self.group) { FlushBatcher(eventLoop: $0) }
-        let (ping, idle) = (TimeAmount(settings.pingInterval), TimeAmount(settings.idleTimeout))
+        let (ping, idle) = (TimeAmount(checked: settings.pingInterval), TimeAmount(checked: settings.idleTimeout))
         self.sweepers = PerEventLoop(group: self.group) {
             ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle)
         }

@@ -123,6 +123,9 @@ final class SimulationReport: PipelineObserver, Sendable {
         case .failed(let code, let message):
             line("pipeline stopped: \(code.rawValue): \(message)")
             finish(failed: true)
+        case .abandoned:
+            line("pipeline abandoned: the connection closed")
+            finish(failed: true)
         }
     }
 }

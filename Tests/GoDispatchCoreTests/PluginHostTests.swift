@@ -50,7 +50,7 @@ struct PluginHostTests {
         ("FixtureNextMajor", .versionMismatch, "godispatch_plugin_entry_v2"),
         ("FixtureDuplicateAction", .duplicateAction, "declares action `fixture_twice` twice"),
         ("FixtureUnresolved", .unresolvedSymbol, "godispatch_fixture_symbol_nobody_defines"),
-        ("FixtureToolchainMismatch", .toolchainMismatch, "built with swift-0.0.1"),
+        ("FixtureToolchainMismatch", .toolchainMismatch, "built by another toolchain (its compiler: clang 0.0.1"),
     ])
     func refusesBrokenPlugins(_ product: String, _ kind: PluginLoadError.Kind, _ text: String) throws {
         let error = try refusal(product)

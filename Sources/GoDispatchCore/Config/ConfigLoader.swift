@@ -95,6 +95,7 @@ public struct ConfigLoader: Sendable {
     private static func readServer(_ node: Node, into server: inout ServerSettings, reader: inout YAMLNodeReader) {
         let keys = [
             "listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes", "allowed_origins",
+            "shutdown_timeout",
         ]
         guard let members = reader.mapping(node, at: "server", allowed: keys) else { return }
         for member in members {
@@ -127,6 +128,8 @@ public struct ConfigLoader: Sendable {
                 if let value = reader.duration(member.value, at: path) { server.idleTimeout = value }
             case "allowed_origins":
                 server.allowedOrigins = reader.stringList(member.value, at: path)?.map(\.value) ?? []
+            case "shutdown_timeout":
+                if let value = reader.duration(member.value, at: path) { server.shutdownTimeout = value }
             default: break
             }
         }
@@ -188,7 +191,7 @@ public struct ConfigLoader: Sendable {
     }
 
     private static func readConnections(_ node: Node, into settings: inout ConnectionSettings, reader: inout YAMLNodeReader) {
-        let keys = ["per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit"]
+        let keys = ["per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit", "max_inbox_bytes"]
         guard let members = reader.mapping(node, at: "connections", allowed: keys) else { return }
         for member in members {
             let path = "connections.\(member.key)"
@@ -208,6 +211,8 @@ public struct ConfigLoader: Sendable {
                 if let value = reader.int(member.value, at: path, range: 1...1_000_000) { settings.maxRoomsPerConnection = value }
             case "rate_limit":
                 settings.rateLimit = readRateLimit(member.value, reader: &reader)
+            case "max_inbox_bytes":
+                if let value = reader.int(member.value, at: path, range: 1024...(1 << 30)) { settings.maxInboxBytes = value }
             default: break
             }
         }
@@ -237,7 +242,7 @@ public struct ConfigLoader: Sendable {
     private static func readPlugins(
         _ node: Node, into settings: inout PluginSettings, base: String, reader: inout YAMLNodeReader
     ) {
-        guard let members = reader.mapping(node, at: "plugins", allowed: ["directory", "step_timeout", "settings"]) else {
+        guard let members = reader.mapping(node, at: "plugins", allowed: ["directory", "step_timeout", "settings", "http"]) else {
             return
         }
         for member in members {
@@ -248,6 +253,13 @@ public struct ConfigLoader: Sendable {
                 }
             case "step_timeout":
                 if let value = reader.duration(member.value, at: "plugins.step_timeout") { settings.stepTimeout = value }
+            case "http":
+                guard let http = reader.mapping(member.value, at: "plugins.http", allowed: ["max_in_flight"]) else { continue }
+                for field in http where field.key == "max_in_flight" {
+                    if let value = reader.int(field.value, at: "plugins.http.max_in_flight", range: 1...1_000_000) {
+                        settings.maxHTTPInFlight = value
+                    }
+                }
             case "settings":
                 guard let plugins = reader.mapping(member.value, at: "plugins.settings", allowed: nil) else { continue }
                 for plugin in plugins {

@@ -42,6 +42,8 @@ public struct ServerSettings: Sendable {
     public var maxOutboundBytes: Int = 4 << 20
     /// Browser origins allowed to connect; empty = any. Others get 403 (cross-site WebSocket hijacking).
     public var allowedOrigins: [String] = []
+    /// On SIGTERM, how long shutdown waits for close handshakes and in-flight HTTP callouts (default 10 s).
+    public var shutdownTimeout: Duration = .seconds(10)
 }
 
 /// `auth:`
@@ -90,6 +92,9 @@ public struct ConnectionSettings: Sendable {
     public var maxRoomsPerConnection: Int = 100
     /// Per-connection message rate limit; nil = none.
     public var rateLimit: RateLimitSettings?
+    /// Most bytes of messages that may wait behind a pending action on one connection (default 1 MiB);
+    /// more get a `busy` error.
+    public var maxInboxBytes: Int = 1 << 20
 }
 
 /// `connections.rate_limit`: `messages` per `per`, bursts up to `burst`.
@@ -110,6 +115,8 @@ public struct PluginSettings: Sendable {
     public var stepTimeout: Duration = .seconds(10)
     /// `plugins.settings.<plugin name>`: settings handed to that plugin's steps at load.
     public var settings: [String: JSONValue] = [:]
+    /// `plugins.http.max_in_flight`: most HTTP callouts under way at once (default 256); more fail at once.
+    public var maxHTTPInFlight: Int = 256
 }
 
 /// One client event: who may send it and what it does.

@@ -84,11 +84,15 @@ struct YAMLNodeReader {
 
     mutating func duration(_ node: Node, at path: String) -> Duration? {
         guard let text = string(node, at: path) else { return nil }
-        guard let value = DurationText.parse(text) else {
-            fail(node, "`\(path)` must be a duration like 500ms, 5s, 2m or 1h, found \"\(text)\"")
+        do throws(DurationText.Problem) {
+            return try DurationText.parse(text)
+        } catch {
+            switch error {
+            case .malformed: fail(node, "`\(path)` must be a duration like 500ms, 5s, 2m or 1h, found \"\(text)\"")
+            case .tooLong: fail(node, "`\(path)` is too long: \"\(text)\"; the longest duration is 100 years (876000h)")
+            }
             return nil
         }
-        return value
     }
 
     mutating func stringList(_ node: Node, at path: String) -> [Located<String>]? {

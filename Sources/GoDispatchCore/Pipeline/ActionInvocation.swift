@@ -1,17 +1,17 @@
 import CGoDispatchABI
 
-/// One call of an action: what `gd_call *` points to while `invoke` runs.
+/// One call of an action: what a `gd_call *` handle names while `invoke` runs.
 ///
-/// Confined to the connection's executor. Host functions reach it through the opaque pointer and
-/// refuse it (GD_ERR_STALE) once `invoke` has returned.
+/// Confined to the connection's executor. Host functions find it through ``CallHandles`` and answer
+/// GD_ERR_STALE once `invoke` has returned.
 final class ActionInvocation {
     let run: PipelineRun
     let step: CompiledStep
+    /// What the action may do, in Swift terms.
+    let context: ActionContext
     /// Resolved params and values handed out by `cargo`; freed when the invocation ends.
     let arena = ByteArena(chunkSize: 512)
     let params: UnsafeMutableBufferPointer<gd_param>
-    /// True only while `invoke` runs.
-    var isActive = true
     /// Set by `set_result`.
     var result: [UInt8]?
     /// Set by `defer`.
@@ -20,6 +20,7 @@ final class ActionInvocation {
     init(run: PipelineRun, step: CompiledStep) {
         self.run = run
         self.step = step
+        self.context = ActionContext(origin: run.cargo.connection, services: run.services)
         params = .allocate(capacity: max(step.params.count, 1))
         for (index, param) in step.params.enumerated() {
             let value = param.literal ?? run.cargo.evaluate(param.template).cValue(in: arena)
@@ -28,16 +29,6 @@ final class ActionInvocation {
     }
 
     deinit { params.deallocate() }
-
-    /// The opaque handle plugins receive.
-    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
-
-    /// The invocation behind a handle, if it is still running.
-    static func active(_ handle: OpaquePointer?) -> ActionInvocation? {
-        guard let handle else { return nil }
-        let invocation = Unmanaged<ActionInvocation>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-        return invocation.isActive ? invocation : nil
-    }
 
     /// The resolved params as JSON text (nil = missing), for observers.
     var describedParams: [(name: String, value: String?)] {
@@ -55,6 +46,10 @@ final class ActionInvocation {
         }
     }
 
-    /// The sender's user id, written as `from` in frames this step sends.
-    var origin: Connection { run.cargo.connection }
+    /// Defers the invocation: registers a ticket that keeps the step alive until it settles.
+    func deferCompletion() -> gd_ticket {
+        guard ticket == 0 else { return 0 }
+        ticket = PendingCompletions.shared.register(run, step: step, executor: run.executor)
+        return ticket
+    }
 }

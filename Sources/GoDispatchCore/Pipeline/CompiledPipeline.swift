@@ -1,7 +1,8 @@
+import Atomics
 import CGoDispatchABI
 
 /// A configuration compiled against the loaded actions: ready to route messages.
-public final class CompiledConfig: Sendable {
+public final class CompiledConfig: Sendable, AtomicReference {
     /// The settings it was compiled from.
     public let settings: EngineConfig
     /// Events by name.
@@ -72,8 +73,8 @@ public final class CompiledStep: @unchecked Sendable {
     }
 
     deinit {
-        if let release = action.descriptor.pointee.release {
-            release(action.descriptor.pointee.action_data, stepState)
+        if let release = action.functions.release {
+            release(action.functions.action_data, stepState)
         }
     }
 }

@@ -12,17 +12,20 @@ public struct EngineServices: Sendable {
     public let limits: EngineLimits
     /// Watches every step (dry runs only).
     public let observer: (any PipelineObserver)?
+    /// The time rate limits are judged by (tests inject their own).
+    public let clock: @Sendable () -> ContinuousClock.Instant
 
     /// Bundles the services.
     public init(
         state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits(),
-        observer: (any PipelineObserver)? = nil
+        observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.state = state
         self.fanOut = fanOut
         self.logger = logger
         self.limits = limits
         self.observer = observer
+        self.clock = clock
     }
 }
 
@@ -46,4 +49,6 @@ public enum PipelineOutcome: Sendable, Equatable {
     case completed
     /// A step failed; the origin was sent an error frame with `code`.
     case failed(code: ErrorCode, message: String)
+    /// The connection closed before the run finished; the remaining steps did not run.
+    case abandoned
 }

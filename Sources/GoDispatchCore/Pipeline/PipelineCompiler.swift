@@ -120,7 +120,7 @@ public struct PipelineCompiler {
         _ action: RegisteredAction, step: StepDefinition, event: String, params: [CompiledStep.Param],
         arena: ByteArena, config: EngineConfig, errors: inout [ConfigError]
     ) -> StepState? {
-        guard let instantiate = action.descriptor.pointee.instantiate else { return StepState(pointer: nil) }
+        guard let instantiate = action.functions.instantiate else { return StepState(pointer: nil) }
         let staticParams = UnsafeMutablePointer<gd_param>.allocate(capacity: max(params.count, 1))
         defer { staticParams.deallocate() }
         for (index, param) in params.enumerated() {
@@ -144,7 +144,7 @@ public struct PipelineCompiler {
         var state: UnsafeMutableRawPointer?
         var error = gd_error()
         error.size = UInt32(MemoryLayout<gd_error>.size)
-        let status = instantiate(action.descriptor.pointee.action_data, &config, &state, &error)
+        let status = instantiate(action.functions.action_data, &config, &state, &error)
         guard status == GD_OK.rawValue else {
             let message = error.len > 0 ? error.text : "instantiate failed with status \(status)"
             errors.append(ConfigError(step.location, "action `\(step.action.value)` refused its params: \(message)"))

@@ -4,8 +4,9 @@ import Synchronization
 
 /// The `gd_host_api` table handed to every plugin: the only way plugins reach the engine.
 ///
-/// Built once per process and never freed. Functions that take a `gd_call` check it is still active
-/// (inside its `invoke`) and answer GD_ERR_STALE otherwise.
+/// Built once per process and never freed. This layer only converts: `gd_*` arguments become Swift
+/// values for ``ActionContext`` (what actions mean), outcomes become statuses. Functions that take a
+/// `gd_call` look it up in ``CallHandles`` and answer GD_ERR_STALE for a handle whose `invoke` returned.
 enum HostTable {
     /// The logger plugins write to; the engine sets it at start-up.
     static let pluginLogger = Mutex(Logger(label: "godispatch.plugin"))
@@ -54,44 +55,55 @@ private let invalid = GD_ERR_INVALID.rawValue
 extension gd_str {
     /// The bytes, borrowed.
     var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : len) }
+    /// The bytes as a string (invalid UTF-8 repaired), copied.
+    var string: String { String(decoding: raw, as: UTF8.self) }
+}
+
+extension ActionRefusal {
+    /// The status a host function answers with.
+    var status: Int32 {
+        switch self {
+        case .invalid: GD_ERR_INVALID.rawValue
+        case .notFound: GD_ERR_NOT_FOUND.rawValue
+        case .forbidden: GD_ERR_FORBIDDEN.rawValue
+        }
+    }
 }
 
 private func nullValue() -> gd_value { gd_value(kind: Int32(GD_VALUE_NULL.rawValue), text: gd_str(data: nil, len: 0)) }
 
-/// Encodes a message's payload as JSON bytes (strings quoted, null omitted).
-private func payloadJSON(_ value: gd_value) -> [UInt8]? {
-    switch value.kind {
-    case Int32(GD_VALUE_STRING.rawValue):
-        var writer = JSONWriter(capacity: value.text.len + 2)
-        writer.writeString(utf8: value.text.raw)
-        return writer.bytes
-    case Int32(GD_VALUE_JSON.rawValue): return Array(value.text.raw)
+/// Reads a plugin's `gd_message` (v1.0 layout or larger) into an ``OutgoingMessage``; nil if malformed.
+private func outgoing(_ pointer: UnsafePointer<gd_message>?) -> OutgoingMessage? {
+    guard let pointer, let m = VersionedStruct.read(pointer, minimum: Int(GD_MESSAGE_SIZE_1_0)) else { return nil }
+    let payload: OutgoingMessage.Payload
+    switch m.payload.kind {
+    case Int32(GD_VALUE_NULL.rawValue): payload = .none
+    case Int32(GD_VALUE_STRING.rawValue): payload = .text(m.payload.text.raw)
+    case Int32(GD_VALUE_JSON.rawValue): payload = .json(m.payload.text.raw)
     default: return nil
     }
+    return OutgoingMessage(
+        event: m.event.raw, target: m.target.raw, payload: payload, excludeOrigin: m.flags & UInt32(GD_SEND_EXCLUDE_ORIGIN) != 0)
 }
 
-/// Builds the frame for a message: once, whatever the number of recipients.
-private func frame(_ message: UnsafePointer<gd_message>?, target override: gd_str?, from: String) -> OutboundFrame? {
-    guard let message, message.pointee.event.len > 0 else { return nil }
-    let m = message.pointee
-    let target = override ?? m.target
-    if m.payload.kind == Int32(GD_VALUE_JSON.rawValue) {
-        return FrameEncoder.message(event: m.event.raw, target: target.raw, payloadJSON: m.payload.text.raw, from: from)
-    }
-    let payload = payloadJSON(m.payload)
-    return payload.withOptionalBytes {
-        FrameEncoder.message(event: m.event.raw, target: target.raw, payloadJSON: $0, from: from)
-    }
-}
-
-extension Optional where Wrapped == [UInt8] {
-    fileprivate func withOptionalBytes<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
-        switch self {
-        case .none: return body(nil)
-        case .some(let bytes): return bytes.withUnsafeBytes { body($0) }
+/// Runs a context call for a live handle, turning refusals into statuses (and logging why).
+private func withContext<R>(
+    _ call: OpaquePointer?, failure: (Int32) -> R, _ body: (ActionInvocation) throws(ActionRefusal) -> R
+) -> R {
+    guard let invocation = CallHandles.lookup(call) else { return failure(stale) }
+    do throws(ActionRefusal) {
+        return try body(invocation)
+    } catch {
+        if case .invalid(let why) = error {
+            invocation.run.services.logger.warning(
+                "a host function refused an action's arguments: \(why)", metadata: ["action": "\(invocation.step.action.name)"])
         }
+        return failure(error.status)
     }
 }
+
+/// The string a gd_str id names, nil when empty (meaning "the origin").
+private func optionalID(_ id: gd_str) -> String? { id.len == 0 ? nil : id.string }
 
 // MARK: - Functions of the table
 
@@ -111,7 +123,7 @@ private let hostLog: @convention(c) (Int32, gd_str, gd_str) -> Void = { level, p
 
 private let hostParam: @convention(c) (OpaquePointer?, gd_str, UnsafeMutablePointer<gd_value>?) -> Int32 = {
     call, name, out in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
+    guard let invocation = CallHandles.lookup(call) else { return stale }
     for param in invocation.params where param.name.len == name.len && param.name.raw.elementsEqual(name.raw) {
         out?.pointee = param.value
         return ok
@@ -121,12 +133,12 @@ private let hostParam: @convention(c) (OpaquePointer?, gd_str, UnsafeMutablePoin
 }
 
 private let hostParamCount: @convention(c) (OpaquePointer?) -> Int = { call in
-    ActionInvocation.active(call)?.step.params.count ?? 0
+    CallHandles.lookup(call)?.step.params.count ?? 0
 }
 
 private let hostParamAt: @convention(c) (OpaquePointer?, Int, UnsafeMutablePointer<gd_param>?) -> Int32 = {
     call, index, out in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
+    guard let invocation = CallHandles.lookup(call) else { return stale }
     guard index >= 0, index < invocation.step.params.count else { return notFound }
     out?.pointee = invocation.params[index]
     return ok
@@ -134,7 +146,7 @@ private let hostParamAt: @convention(c) (OpaquePointer?, Int, UnsafeMutablePoint
 
 private let hostCargo: @convention(c) (OpaquePointer?, gd_str, UnsafeMutablePointer<gd_value>?) -> Int32 = {
     call, path, out in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
+    guard let invocation = CallHandles.lookup(call) else { return stale }
     guard let reference = try? TemplateReference.parse(path.string) else {
         out?.pointee = nullValue()
         return invalid
@@ -144,121 +156,108 @@ private let hostCargo: @convention(c) (OpaquePointer?, gd_str, UnsafeMutablePoin
 }
 
 private let hostSendOrigin: @convention(c) (OpaquePointer?, UnsafePointer<gd_message>?) -> Int64 = { call, message in
-    guard let invocation = ActionInvocation.active(call) else { return Int64(stale) }
-    guard let frame = frame(message, target: nil, from: invocation.origin.user.id) else { return Int64(invalid) }
-    invocation.origin.transport.send(frame)
-    return 1
+    withContext(call, failure: Int64.init) { invocation throws(ActionRefusal) in
+        guard let message = outgoing(message) else { throw .invalid("malformed gd_message") }
+        return Int64(try invocation.context.sendToOrigin(message))
+    }
 }
 
 private let hostSendConnection: @convention(c) (OpaquePointer?, gd_str, UnsafePointer<gd_message>?) -> Int64 = {
     call, id, message in
-    guard let invocation = ActionInvocation.active(call) else { return Int64(stale) }
-    guard let connection = invocation.run.services.state.connection(id: id.string) else { return Int64(notFound) }
-    guard let frame = frame(message, target: nil, from: invocation.origin.user.id) else { return Int64(invalid) }
-    connection.transport.send(frame)
-    return 1
+    withContext(call, failure: Int64.init) { invocation throws(ActionRefusal) in
+        guard let message = outgoing(message) else { throw .invalid("malformed gd_message") }
+        return Int64(try invocation.context.sendToConnection(id: id.string, message))
+    }
 }
 
 private let hostSendUser: @convention(c) (OpaquePointer?, gd_str, UnsafePointer<gd_message>?) -> Int64 = {
     call, user, message in
-    guard let invocation = ActionInvocation.active(call) else { return Int64(stale) }
-    guard let frame = frame(message, target: nil, from: invocation.origin.user.id) else { return Int64(invalid) }
-    let connections = invocation.run.services.state.user(id: user.string)?.connections ?? []
-    invocation.run.services.fanOut.deliver(frame, to: connections)
-    return Int64(connections.count)
+    withContext(call, failure: Int64.init) { invocation throws(ActionRefusal) in
+        guard let message = outgoing(message) else { throw .invalid("malformed gd_message") }
+        return Int64(try invocation.context.sendToUser(id: user.string, message))
+    }
 }
 
 private let hostSendRoom: @convention(c) (OpaquePointer?, gd_str, UnsafePointer<gd_message>?) -> Int64 = {
     call, room, message in
-    guard let invocation = ActionInvocation.active(call) else { return Int64(stale) }
-    guard room.len > 0, let frame = frame(message, target: room, from: invocation.origin.user.id) else {
-        return Int64(invalid)
+    withContext(call, failure: Int64.init) { invocation throws(ActionRefusal) in
+        guard let message = outgoing(message) else { throw .invalid("malformed gd_message") }
+        return Int64(try invocation.context.sendToRoom(room.raw, message))
     }
-    var members = invocation.run.services.state.members(ofRoom: room.string)
-    if let flags = message?.pointee.flags, flags & UInt32(GD_SEND_EXCLUDE_ORIGIN) != 0 {
-        let origin = invocation.origin
-        members.removeAll { $0 === origin }
-    }
-    invocation.run.services.fanOut.deliver(frame, to: members)
-    return Int64(members.count)
 }
 
 private let hostJoin: @convention(c) (OpaquePointer?, gd_str) -> Int32 = { call, room in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
-    let limits = invocation.run.services.limits
-    guard room.len > 0, room.len <= limits.maxRoomNameBytes else { return invalid }
-    let name = room.string
-    let origin = invocation.origin
-    if !origin.rooms.contains(name), origin.rooms.count >= limits.maxRoomsPerConnection {
-        return GD_ERR_FORBIDDEN.rawValue
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        try invocation.context.join(room.string)
+        return ok
     }
-    invocation.run.services.state.join(origin, room: name)
-    return ok
 }
 
 private let hostLeave: @convention(c) (OpaquePointer?, gd_str) -> Int32 = { call, room in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
-    return invocation.run.services.state.leave(invocation.origin, room: room.string) ? ok : notFound
-}
-
-/// The user a permission function names: empty = the origin's user.
-private func targetUser(_ invocation: ActionInvocation, _ id: gd_str) -> User? {
-    id.len == 0 ? invocation.origin.user : invocation.run.services.state.user(id: id.string)
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        try invocation.context.leave(room.string)
+        return ok
+    }
 }
 
 private let hostHasPermission: @convention(c) (OpaquePointer?, gd_str, gd_str) -> Int32 = { call, user, permission in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
-    guard let target = targetUser(invocation, user) else { return notFound }
-    return target.permissions.contains(permission.string) ? 1 : 0
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        try invocation.context.hasPermission(user: optionalID(user), permission.string) ? 1 : 0
+    }
 }
 
 private let hostSetPermissions: @convention(c) (OpaquePointer?, gd_str, Int32, UnsafePointer<gd_str>?, Int) -> Int32 = {
     call, user, op, permissions, count in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
-    guard let target = targetUser(invocation, user) else { return notFound }
-    let list = (0..<max(count, 0)).compactMap { permissions?[$0].string }
-    switch op {
-    case Int32(GD_PERMISSIONS_SET.rawValue): target.permissions.set(list)
-    case Int32(GD_PERMISSIONS_ADD.rawValue): target.permissions.add(list)
-    case Int32(GD_PERMISSIONS_REMOVE.rawValue): target.permissions.remove(list)
-    default: return invalid
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        guard count == 0 || permissions != nil, count >= 0 else { throw .invalid("permissions is NULL") }
+        let list = (0..<count).map { permissions![$0].string }
+        let change: PermissionChange
+        switch op {
+        case Int32(GD_PERMISSIONS_SET.rawValue): change = .set(list)
+        case Int32(GD_PERMISSIONS_ADD.rawValue): change = .add(list)
+        case Int32(GD_PERMISSIONS_REMOVE.rawValue): change = .remove(list)
+        default: throw .invalid("unknown permission operation \(op)")
+        }
+        try invocation.context.setPermissions(user: optionalID(user), change)
+        return ok
     }
-    return ok
 }
 
 private let hostDisconnect: @convention(c) (OpaquePointer?, Int32, gd_str, UInt16, gd_str) -> Int64 = {
     call, scope, id, code, reason in
-    guard let invocation = ActionInvocation.active(call) else { return Int64(stale) }
-    let state = invocation.run.services.state
-    let connections: [Connection]
-    switch scope {
-    case Int32(GD_DISCONNECT_CONNECTION.rawValue): connections = state.connection(id: id.string).map { [$0] } ?? []
-    case Int32(GD_DISCONNECT_USER.rawValue): connections = state.user(id: id.string)?.connections ?? []
-    default: return Int64(invalid)
+    withContext(call, failure: Int64.init) { invocation throws(ActionRefusal) in
+        let target: DisconnectTarget
+        switch scope {
+        case Int32(GD_DISCONNECT_CONNECTION.rawValue): target = .connection(id.string)
+        case Int32(GD_DISCONNECT_USER.rawValue): target = .user(id.string)
+        default: throw .invalid("unknown disconnect scope \(scope)")
+        }
+        return Int64(try invocation.context.disconnect(target, code: code, reason: reason.string))
     }
-    let text = reason.string
-    for connection in connections { connection.transport.close(code: code, reason: text) }
-    return Int64(connections.count)
 }
 
 private let hostSetResult: @convention(c) (OpaquePointer?, gd_str) -> Int32 = { call, json in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
+    guard let invocation = CallHandles.lookup(call) else { return stale }
     guard (try? JSONReader(json.raw).validate()) != nil else { return invalid }
     invocation.result = Array(json.raw)
     return ok
 }
 
 private let hostDefer: @convention(c) (OpaquePointer?) -> gd_ticket = { call in
-    guard let invocation = ActionInvocation.active(call), invocation.ticket == 0 else { return 0 }
-    invocation.ticket = PendingCompletions.shared.register(invocation.run)
-    return invocation.ticket
+    CallHandles.lookup(call)?.deferCompletion() ?? 0
 }
 
 private let hostComplete: @convention(c) (gd_ticket, Int32, gd_str, gd_str) -> Int32 = { ticket, status, json, message in
-    guard let run = PendingCompletions.shared.take(ticket) else {
+    guard let entry = PendingCompletions.shared.settle(ticket) else {
         HostTable.pluginLogger.withLock { $0 }.warning(
-            "complete() called for an unknown, timed-out or already completed ticket; ignored",
-            metadata: ["ticket": "\(ticket)"])
+            "complete() called for an unknown or already completed ticket; ignored", metadata: ["ticket": "\(ticket)"])
+        return stale
+    }
+    guard let run = entry.run else {
+        // Timed out: nobody waits, but the ticket has settled now. Drop the step on its executor, so a
+        // `release` it may trigger never runs inside this complete().
+        let step = entry.step
+        entry.executor.execute { withExtendedLifetime(step) {} }
         return stale
     }
     var finalStatus = status == GD_PENDING.rawValue ? GD_ERR_FAILED.rawValue : status
@@ -272,20 +271,18 @@ private let hostComplete: @convention(c) (gd_ticket, Int32, gd_str, gd_str) -> I
             text = "complete() was given a result that is not valid JSON"
         }
     }
-    let resumeStatus = finalStatus
-    let resumeText = text
-    let resumeResult = result
-    run.cargo.connection.transport.executor.execute {
+    let (resumeStatus, resumeText, resumeResult, step) = (finalStatus, text, result, entry.step)
+    entry.executor.execute {
         run.resume(ticket: ticket, status: resumeStatus, result: resumeResult, message: resumeText)
+        withExtendedLifetime(step) {}
     }
     return ok
 }
 
 private let hostIsMember: @convention(c) (OpaquePointer?, gd_str, gd_str) -> Int32 = { call, id, room in
-    guard let invocation = ActionInvocation.active(call) else { return stale }
-    let connection = id.len == 0 ? invocation.origin : invocation.run.services.state.connection(id: id.string)
-    guard let connection else { return notFound }
-    return connection.rooms.contains(room.string) ? 1 : 0
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        try invocation.context.isMember(connection: optionalID(id), room: room.string) ? 1 : 0
+    }
 }
 
 /// The C callback and its context, carried to whichever thread the answer arrives on.
@@ -296,11 +293,10 @@ private struct HTTPCallbackContext: @unchecked Sendable {
 
 private let hostHTTPRequest: @convention(c) (UnsafePointer<gd_http_request>?, gd_http_callback?, UnsafeMutableRawPointer?) -> Int32 = {
     request, callback, userData in
-    guard let request, let callback, request.pointee.size >= UInt32(MemoryLayout<gd_http_request>.size) else {
+    guard let request, let callback, let r = VersionedStruct.read(request, minimum: Int(GD_HTTP_REQUEST_SIZE_1_1)) else {
         return invalid
     }
     guard let callout = HostTable.httpCallout.withLock({ $0 }) else { return GD_ERR_FAILED.rawValue }
-    let r = request.pointee
     let url = r.url.string
     guard url.hasPrefix("http://") || url.hasPrefix("https://") else { return invalid }
     var headers: [(name: String, value: String)] = []

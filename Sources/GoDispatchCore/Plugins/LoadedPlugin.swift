@@ -18,7 +18,7 @@ public struct LoadedPlugin: Sendable {
     public let actions: [RegisteredAction]
 }
 
-/// One action, as the plugin described it. Its descriptor lives as long as the process.
+/// One action, as the plugin described it.
 public struct RegisteredAction: @unchecked Sendable {
     /// The name pipelines use.
     public let name: String
@@ -26,8 +26,9 @@ public struct RegisteredAction: @unchecked Sendable {
     public let description: String
     /// The plugin's name.
     public let pluginName: String
-    /// The plugin's C descriptor of the action (plugin-owned, never freed).
-    let descriptor: UnsafePointer<gd_action>
+    /// The host's copy of the plugin's `gd_action` (its function pointers and `action_data` live as
+    /// long as the process); fields of a minor the plugin predates are zero.
+    let functions: gd_action
 }
 
 /// Every registered action by name.

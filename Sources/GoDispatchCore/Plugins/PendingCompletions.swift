@@ -1,38 +1,66 @@
 import CGoDispatchABI
 import Synchronization
 
-/// Deferred invocations waiting for `complete`, by ticket.
+/// Deferred invocations, by ticket, from `defer` until the plugin settles them with `complete`.
 ///
-/// A ticket is taken out exactly once — by `complete` or by the step's timeout — so a second
-/// `complete` (or one after the timeout) finds nothing and is refused instead of resuming twice.
+/// A ticket is outstanding until `complete` is called with it, even after its step timed out: the
+/// plugin may still be working on it with the step's state, so the entry keeps the ``CompiledStep``
+/// (and with it the step state) alive until then. A reload that drops the old configuration therefore
+/// cannot `release` a step state while a deferred completion of that step is still outstanding.
+///
+/// The pipeline is resumed at most once: by `complete` while the run still waits, or by the timeout,
+/// which detaches the run and leaves the ticket outstanding. A second `complete` finds nothing.
 final class PendingCompletions: Sendable {
     static let shared = PendingCompletions()
 
+    /// One outstanding ticket.
+    struct Entry: Sendable {
+        /// The run waiting for the outcome; nil once the step timed out (nobody waits any more).
+        var run: PipelineRun?
+        /// The step that deferred: kept alive (with its plugin state) until the ticket settles.
+        let step: CompiledStep
+        /// Where the run resumes, and where the last reference to `step` is dropped.
+        let executor: any ConnectionExecutor
+    }
+
     private struct Table {
         var nextTicket: gd_ticket = 1
-        var waiting: [gd_ticket: PipelineRun] = [:]
+        var outstanding: [gd_ticket: Entry] = [:]
     }
 
     private let table = Mutex(Table())
 
-    /// Parks `run` and returns its ticket (never 0).
-    func register(_ run: PipelineRun) -> gd_ticket {
+    /// Parks `run` on `step` and returns its ticket (never 0).
+    func register(_ run: PipelineRun, step: CompiledStep, executor: any ConnectionExecutor) -> gd_ticket {
         table.withLock { table in
             let ticket = table.nextTicket
             table.nextTicket += 1
-            table.waiting[ticket] = run
+            table.outstanding[ticket] = Entry(run: run, step: step, executor: executor)
             return ticket
         }
     }
 
-    /// Removes and returns the run waiting on `ticket`, if it still waits.
-    func take(_ ticket: gd_ticket) -> PipelineRun? {
-        table.withLock { $0.waiting.removeValue(forKey: ticket) }
+    /// Settles `ticket` (the plugin called `complete`): removes and returns its entry, if outstanding.
+    func settle(_ ticket: gd_ticket) -> Entry? {
+        table.withLock { $0.outstanding.removeValue(forKey: ticket) }
     }
 
-    /// Forgets a ticket whose invocation did not end PENDING.
-    func cancel(_ ticket: gd_ticket) { _ = take(ticket) }
+    /// The step timed out: the run stops waiting, the ticket stays outstanding until `complete`.
+    /// Returns false if the ticket was already settled or had already timed out.
+    func expire(_ ticket: gd_ticket) -> Bool {
+        table.withLock { table in
+            guard table.outstanding[ticket]?.run != nil else { return false }
+            table.outstanding[ticket]!.run = nil
+            return true
+        }
+    }
 
-    /// How many invocations are waiting (for tests and metrics).
-    var count: Int { table.withLock { $0.waiting.count } }
+    /// Forgets a ticket whose invocation did not end PENDING (a later `complete` is stale).
+    func cancel(_ ticket: gd_ticket) { _ = settle(ticket) }
+
+    /// Invocations whose run still waits (for tests and metrics).
+    var waitingCount: Int { table.withLock { $0.outstanding.values.count { $0.run != nil } } }
+
+    /// Tickets not yet settled by `complete`, timed out or not (for tests and metrics).
+    var outstandingCount: Int { table.withLock { $0.outstanding.count } }
 }

@@ -1,6 +1,6 @@
 import CGoDispatchABI
-import GoDispatchPluginKit
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -55,15 +55,7 @@ public struct PluginHost: Sendable {
         guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL) else {
             throw Self.openError(file: file, reason: dlerror().map { String(cString: $0) } ?? "unknown dlopen error")
         }
-        guard let symbol = dlsym(handle, GD_ENTRY_SYMBOL) else {
-            throw Self.missingEntryError(file: file, handle: handle)
-        }
-        let entry = unsafeBitCast(symbol, to: gd_plugin_entry_fn.self)
-        guard let descriptor = entry(HostTable.shared) else {
-            throw PluginLoadError(
-                file: file, kind: .nullDescriptor,
-                message: "\(GD_ENTRY_SYMBOL) returned NULL; the plugin must return its descriptor (did its setup fail?)")
-        }
+        let descriptor = try EnteredLibraries.shared.descriptor(of: handle, file: file)
         let plugin = try validate(descriptor, file: file)
         for action in plugin.actions { registry.register(action) }
         plugins.append(plugin)
@@ -73,46 +65,41 @@ public struct PluginHost: Sendable {
         -> LoadedPlugin
     {
         // Read the leading size and version fields before trusting the rest of the struct.
-        let size = descriptor.withMemoryRebound(to: UInt32.self, capacity: 1) { $0.pointee }
-        let versions = UnsafeRawPointer(descriptor).load(fromByteOffset: 4, as: (UInt16, UInt16).self)
+        let size = UnsafeRawPointer(descriptor).loadUnaligned(as: UInt32.self)
+        let versions = UnsafeRawPointer(descriptor).loadUnaligned(fromByteOffset: 4, as: (UInt16, UInt16).self)
         let hostVersion = "\(GD_ABI_MAJOR).\(GD_ABI_MINOR)"
-        guard versions.0 == UInt16(GD_ABI_MAJOR), size >= UInt32(MemoryLayout<gd_plugin_descriptor>.size) else {
+        guard versions.0 == UInt16(GD_ABI_MAJOR),
+            let d = VersionedStruct.read(descriptor, minimum: Int(GD_PLUGIN_DESCRIPTOR_SIZE_1_0))
+        else {
             throw PluginLoadError(
                 file: file, kind: .versionMismatch,
                 message: "built against plugin ABI \(versions.0).\(versions.1) (descriptor of \(size) bytes), "
                     + "this engine speaks ABI \(hostVersion); rebuild the plugin against this engine's GoDispatchPluginKit")
         }
-        let d = descriptor.pointee
         let name = d.name.map { String(cString: $0) } ?? ""
         let toolchain = d.toolchain.map { String(cString: $0) }
-        if let toolchain, toolchain != SwiftToolchain.current {
-            throw PluginLoadError(
-                file: file, kind: .toolchainMismatch,
-                message: "built with \(toolchain) but the engine was built with \(SwiftToolchain.current); Swift has no "
-                    + "stable ABI on Linux: rebuild the plugin with the engine's toolchain")
-        }
         guard !name.isEmpty else {
             throw PluginLoadError(file: file, kind: .invalidAction, message: "the descriptor has no name; set `name`")
         }
         var actions: [RegisteredAction] = []
         var seen: Set<String> = []
-        // A plugin built against a newer minor may have a larger gd_action: walk the array with the
-        // plugin's own element size (every element of one array has the same size).
-        let stride = d.actions.map { Int($0.pointee.size) } ?? 0
+        // A plugin built against another minor may have a larger (or, for a future host, smaller)
+        // gd_action: walk the array with the plugin's own element size (all elements share it).
+        let stride = d.actions.map { Int(UnsafeRawPointer($0).loadUnaligned(as: UInt32.self)) } ?? 0
         for index in 0..<d.action_count {
             guard let table = d.actions else {
                 throw PluginLoadError(
                     file: file, kind: .invalidAction, message: "action_count is \(d.action_count) but actions is NULL")
             }
-            let action = UnsafeRawPointer(table).advanced(by: index * stride).assumingMemoryBound(to: gd_action.self)
-            guard action.pointee.size >= UInt32(MemoryLayout<gd_action>.size) else {
+            let pointer = UnsafeRawPointer(table).advanced(by: index * stride).assumingMemoryBound(to: gd_action.self)
+            guard let action = VersionedStruct.read(pointer, minimum: Int(GD_ACTION_SIZE_1_0)) else {
                 throw PluginLoadError(
                     file: file, kind: .versionMismatch,
-                    message: "action #\(index) descriptor is \(action.pointee.size) bytes, smaller than ABI \(hostVersion) "
-                        + "expects; rebuild against this engine's GoDispatchPluginKit")
+                    message: "action #\(index) descriptor is \(pointer.pointee.size) bytes, smaller than ABI 1.0's "
+                        + "\(GD_ACTION_SIZE_1_0); rebuild against this engine's GoDispatchPluginKit")
             }
-            let actionName = action.pointee.name.map { String(cString: $0) } ?? ""
-            guard !actionName.isEmpty, action.pointee.invoke != nil else {
+            let actionName = action.name.map { String(cString: $0) } ?? ""
+            guard !actionName.isEmpty, action.invoke != nil else {
                 throw PluginLoadError(
                     file: file, kind: .invalidAction,
                     message: "action #\(index) has no name or no invoke function; both are required")
@@ -130,8 +117,8 @@ public struct PluginHost: Sendable {
             }
             actions.append(
                 RegisteredAction(
-                    name: actionName, description: action.pointee.description.map { String(cString: $0) } ?? "",
-                    pluginName: name, descriptor: action))
+                    name: actionName, description: action.description.map { String(cString: $0) } ?? "",
+                    pluginName: name, functions: action))
         }
         return LoadedPlugin(
             file: file, name: name, version: d.version.map { String(cString: $0) } ?? "",
@@ -157,7 +144,7 @@ public struct PluginHost: Sendable {
         return PluginLoadError(file: file, kind: .openFailed, message: "dlopen failed: \(reason)")
     }
 
-    private static func missingEntryError(file: String, handle: UnsafeMutableRawPointer) -> PluginLoadError {
+    static func missingEntryError(file: String, handle: UnsafeMutableRawPointer) -> PluginLoadError {
         for major in 0...9 where major != Int(GD_ABI_MAJOR) {
             if dlsym(handle, "godispatch_plugin_entry_v\(major)") != nil {
                 return PluginLoadError(
@@ -190,3 +177,61 @@ enum FileManagerShim {
 }
 
 extension PluginLoadError.Kind: Error {}
+
+/// Every plugin library this process has opened, by `dlopen` handle, with what its entry function
+/// returned: each library is checked and entered once per process, however many engines or reloads
+/// load it (dlopen hands back the same handle for the same file).
+final class EnteredLibraries: Sendable {
+    static let shared = EnteredLibraries()
+
+    private struct Entered: @unchecked Sendable {
+        let result: Result<UnsafePointer<gd_plugin_descriptor>, PluginLoadError>
+    }
+
+    private let entered = Mutex<[UInt: Entered]>([:])
+
+    /// The descriptor of the library behind `handle`: its toolchain is checked, then its entry function
+    /// called, the first time; later calls give the first outcome (naming `file`).
+    func descriptor(of handle: UnsafeMutableRawPointer, file: String) throws(PluginLoadError)
+        -> UnsafePointer<gd_plugin_descriptor>
+    {
+        let key = UInt(bitPattern: handle)
+        let outcome = entered.withLock { entered -> Entered in
+            if let known = entered[key] { return known }
+            let result = Result { () throws(PluginLoadError) in try Self.enter(handle, file: file) }
+            entered[key] = Entered(result: result)
+            return Entered(result: result)
+        }
+        switch outcome.result {
+        case .success(let descriptor): return descriptor
+        case .failure(let error): throw PluginLoadError(file: file, kind: error.kind, message: error.message)
+        }
+    }
+
+    /// Checks the toolchain symbol (no plugin code runs for that), then calls the entry function.
+    private static func enter(_ handle: UnsafeMutableRawPointer, file: String) throws(PluginLoadError)
+        -> UnsafePointer<gd_plugin_descriptor>
+    {
+        if let symbol = dlsym(handle, GD_TOOLCHAIN_SYMBOL) {
+            let text = symbol.assumingMemoryBound(to: CChar.self)
+            let theirs = String(decoding: UnsafeRawBufferPointer(start: symbol, count: strnlen(text, 512)), as: UTF8.self)
+            let ours = String(cString: gd_toolchain_identity())
+            guard theirs == ours else {
+                throw PluginLoadError(
+                    file: file, kind: .toolchainMismatch,
+                    message: "is a Swift plugin built by another toolchain (its compiler: \(theirs); the engine's: \(ours)); "
+                        + "Swift has no stable ABI on Linux: rebuild the plugin with the engine's toolchain")
+            }
+        }
+        guard let symbol = dlsym(handle, GD_ENTRY_SYMBOL) else {
+            throw PluginHost.missingEntryError(file: file, handle: handle)
+        }
+        let entry = unsafeBitCast(symbol, to: gd_plugin_entry_fn.self)
+        guard let descriptor = entry(HostTable.shared) else {
+            throw PluginLoadError(
+                file: file, kind: .nullDescriptor,
+                message: "\(GD_ENTRY_SYMBOL) returned NULL; the plugin must return its descriptor (did its setup fail?)")
+        }
+        return descriptor
+    }
+}

@@ -1,17 +1,18 @@
+import Atomics
 import Logging
-import Synchronization
 
 /// Routes client messages: parses the envelope, finds the event's pipeline, checks permissions, runs it.
 ///
 /// Call ``handle(_:from:)`` on the connection's executor. Errors go back to the sender as error frames
-/// and the connection stays usable. A connection's messages run in order: while a pipeline is pending,
-/// later messages wait (up to ``ConnectionInbox/capacity``).
+/// and the connection stays usable. A connection's messages run in order: while a pipeline (or a
+/// system event such as `auth.refresh`) is pending, later messages wait in the connection's inbox,
+/// bounded in count and bytes. A closed connection's messages are dropped.
 public final class Router: Sendable {
-    private let current: Mutex<CompiledConfig>
+    private let current: ManagedAtomic<CompiledConfig>
 
-    /// The compiled configuration new messages are routed by (swapped atomically on reload; a running
-    /// pipeline finishes on the configuration it started with).
-    public var config: CompiledConfig { current.withLock { $0 } }
+    /// The compiled configuration new messages are routed by: an atomic snapshot, swapped on reload
+    /// (a running pipeline finishes on the configuration it started with).
+    public var config: CompiledConfig { current.load(ordering: .acquiring) }
     /// The services pipelines use.
     public let services: EngineServices
     /// Engine-reserved events (`auth.*`), handled by the server layer.
@@ -19,20 +20,21 @@ public final class Router: Sendable {
 
     /// Routes by `config`.
     public init(config: CompiledConfig, services: EngineServices) {
-        current = Mutex(config)
+        current = ManagedAtomic(config)
         self.services = services
     }
 
     /// Routes new messages by `config` from now on.
-    func replaceConfig(_ config: CompiledConfig) { current.withLock { $0 = config } }
+    func replaceConfig(_ config: CompiledConfig) { current.store(config, ordering: .releasing) }
 
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {
+        guard !connection.isClosed else { return }
         let inbox = connection.inbox
         let config = self.config
         if let limit = config.settings.connections.rateLimit, !admit(connection, limit: limit) { return }
         if inbox.isRunning {
-            if !inbox.enqueue(bytes) {
+            if !inbox.enqueue(bytes, maxBytes: config.settings.connections.maxInboxBytes) {
                 connection.transport.send(
                     FrameEncoder.error(.busy, "too many messages waiting behind a pending action; slow down"))
             }
@@ -41,13 +43,15 @@ public final class Router: Sendable {
         route(bytes, from: connection, config: config)
     }
 
-    /// Applies the connection's rate limit: false if the message must be dropped.
+    /// Applies the connection's rate limit: false if the message must be dropped. A reload that changes
+    /// `connections.rate_limit` gives open connections a fresh limiter with the new limit.
     private func admit(_ connection: Connection, limit: RateLimitSettings) -> Bool {
         let inbox = connection.inbox
-        if inbox.rateLimiter == nil {
+        if inbox.rateLimiter == nil || inbox.rateLimit != limit {
             inbox.rateLimiter = RateLimiter(messages: limit.messages, per: limit.per, burst: limit.burst)
+            inbox.rateLimit = limit
         }
-        switch inbox.rateLimiter!.admit(at: .now) {
+        switch inbox.rateLimiter!.admit(at: services.clock()) {
         case .allow:
             return true
         case .refuse:
@@ -70,7 +74,16 @@ public final class Router: Sendable {
             connection.transport.send(FrameEncoder.error(.badRequest, error.message, ref: error.idJSON))
             return next(for: connection)
         }
-        if systemEvents.handle(message, from: connection) { return next(for: connection) }
+        if systemEvents.handles(message) {
+            // Later messages wait until the system event is done (an `auth.refresh` changes what
+            // they may do), like behind a pending pipeline.
+            connection.inbox.isRunning = true
+            systemEvents.handle(message, from: connection) { [self] in
+                connection.inbox.isRunning = false
+                next(for: connection)
+            }
+            return
+        }
         let ref = message.idJSON.map(Array.init)
         guard let event = config.events[message.event] else {
             connection.transport.send(FrameEncoder.error(.unknownEvent, "unknown event `\(message.event)`", ref: ref))
@@ -113,7 +126,9 @@ public final class Router: Sendable {
     /// Runs `lifecycle.disconnect` for a connection that ended, with its close code and reason. Call it
     /// on the connection's executor before removing the connection from the state, so the pipeline's
     /// first steps still see its rooms; steps after a pending one run once it is gone.
+    /// Messages still waiting in the connection's inbox are dropped.
     public func disconnected(_ connection: Connection, code: UInt16, reason: String) {
+        connection.inbox.removeAll()
         guard let hook = config.lifecycle["lifecycle.disconnect"] else { return }
         runLifecycle(hook, connection: connection, close: (code, reason))
     }
@@ -138,8 +153,9 @@ public final class Router: Sendable {
         run.start()
     }
 
-    /// Starts the next waiting message, if the connection is idle.
+    /// Starts the next waiting message, if the connection is idle (and drops them all once it closed).
     private func next(for connection: Connection) {
+        if connection.isClosed { return connection.inbox.removeAll() }
         guard !connection.inbox.isRunning, let bytes = connection.inbox.dequeue() else { return }
         route(bytes, from: connection, config: config)
     }

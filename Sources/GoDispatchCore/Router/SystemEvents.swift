@@ -4,8 +4,11 @@ import Synchronization
 ///
 /// The server layer installs one, because what these events need (token verification, timers) lives there.
 public protocol SystemEventHandler: Sendable {
-    /// Handles `message` if it is a system event; returns false to route it normally.
-    func handle(_ message: InboundMessage, from connection: Connection) -> Bool
+    /// True if this handler takes `message` (an engine-reserved event it knows).
+    func handles(_ message: InboundMessage) -> Bool
+    /// Handles `message` and calls `done` exactly once, on the connection's executor, when it is
+    /// finished; the connection's later messages wait until then (so they see what it changed).
+    func handle(_ message: InboundMessage, from connection: Connection, done: @escaping @Sendable () -> Void)
 }
 
 /// Where the server installs its ``SystemEventHandler`` once the engine exists.
@@ -21,9 +24,16 @@ public final class SystemEvents: Sendable {
     /// The reserved prefix: events starting with it never reach configured pipelines.
     public static let prefix = "auth."
 
-    func handle(_ message: InboundMessage, from connection: Connection) -> Bool {
+    /// True if `message` is a system event the installed handler takes.
+    func handles(_ message: InboundMessage) -> Bool {
         guard message.event.hasPrefix(Self.prefix), let current = handler.withLock({ $0 }) else { return false }
-        return current.handle(message, from: connection)
+        return current.handles(message)
+    }
+
+    /// Hands `message` to the installed handler (call only after ``handles(_:)`` said yes).
+    func handle(_ message: InboundMessage, from connection: Connection, done: @escaping @Sendable () -> Void) {
+        guard let current = handler.withLock({ $0 }) else { return done() }
+        current.handle(message, from: connection, done: done)
     }
 }
 

@@ -9,6 +9,7 @@ public final class Connection: Sendable {
     /// How frames reach the client, and the serial executor its messages run on.
     public let transport: any ConnectionTransport
     private let joinedRooms: Mutex<Set<String>>
+    private let closed = Atomic<Bool>(false)
     /// Per-connection pipeline ordering, touched only on the connection's executor.
     let inbox: ConnectionInbox
 
@@ -19,6 +20,13 @@ public final class Connection: Sendable {
         self.joinedRooms = Mutex([])
         self.inbox = ConnectionInbox()
     }
+
+    /// True once the connection has left the state core: it joins no room, receives nothing, and its
+    /// pending pipelines stop at their next step.
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// Marks the connection closed (by the state core, under its rooms lock). Returns false if it already was.
+    func markClosed() -> Bool { !closed.exchange(true, ordering: .acquiringAndReleasing) }
 
     /// The rooms this connection is a member of.
     public var rooms: Set<String> { joinedRooms.withLock { $0 } }

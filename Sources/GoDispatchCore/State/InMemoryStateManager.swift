@@ -33,6 +33,9 @@ public final class InMemoryStateManager: StateManager {
 
     public func disconnect(_ connection: Connection) {
         roomsLock.withWriteLock {
+            // Closed under the same lock joins take: a join either ran before (and is undone here) or
+            // sees the connection closed.
+            _ = connection.markClosed()
             for room in connection.removeAllRooms() { removeMemberLocked(connection, from: room) }
         }
         directory.withLock { directory in
@@ -49,7 +52,7 @@ public final class InMemoryStateManager: StateManager {
     @discardableResult
     public func join(_ connection: Connection, room name: String) -> Bool {
         roomsLock.withWriteLock {
-            guard connection.insertRoom(name) else { return false }
+            guard !connection.isClosed, connection.insertRoom(name) else { return false }
             let room = rooms[name] ?? Room(name: name)
             rooms[name] = room
             room.members.append(connection)

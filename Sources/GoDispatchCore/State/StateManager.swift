@@ -6,9 +6,11 @@ public protocol StateManager: Sendable {
     /// Registers a new connection for `userID`, creating the user on its first connection.
     /// An existing user keeps its live permissions; `permissions` seeds a new user only.
     func connect(userID: String, permissions: some Sequence<String>, transport: any ConnectionTransport) -> Connection
-    /// Removes a connection from its rooms and its user; the user goes when its last connection does.
+    /// Marks a connection closed and removes it from its rooms and its user; the user goes when its last
+    /// connection does.
     func disconnect(_ connection: Connection)
-    /// Adds a connection to a room (created on first join). Returns false if it was already a member.
+    /// Adds a connection to a room (created on first join). Returns false if it was already a member or
+    /// is closed (a closed connection never joins again).
     @discardableResult func join(_ connection: Connection, room: String) -> Bool
     /// Removes a connection from a room (dropped when empty). Returns false if it was not a member.
     @discardableResult func leave(_ connection: Connection, room: String) -> Bool

@@ -6,17 +6,19 @@ import NIOCore
 /// expires. The new token must verify and carry the same `sub`; its `perms` replace the user's global
 /// permissions, and the connection's expiry moves to the new `exp`. A token for another user closes
 /// the connection (4003); an invalid token gets an `unauthorized` error frame and changes nothing.
+/// The connection's later messages wait until the verification is done, so a message sent right after
+/// a refresh is judged by the refreshed permissions.
 struct TokenRefreshHandler: SystemEventHandler {
     let verifier: TokenVerifier
 
-    func handle(_ message: InboundMessage, from connection: Connection) -> Bool {
-        guard message.event == "auth.refresh", let transport = connection.transport as? ChannelTransport else {
-            return false
-        }
+    func handles(_ message: InboundMessage) -> Bool { message.event == "auth.refresh" }
+
+    func handle(_ message: InboundMessage, from connection: Connection, done: @escaping @Sendable () -> Void) {
+        guard let transport = connection.transport as? ChannelTransport else { return done() }
         let ref = message.idJSON.map(Array.init)
         guard let token = message.payloadString("token") else {
             transport.send(FrameEncoder.error(.badRequest, "auth.refresh needs payload.token", ref: ref))
-            return true
+            return done()
         }
         let verifier = self.verifier
         transport.eventLoop.makeFutureWithTask { () -> Result<RequestMetadata.Identity, TokenError> in
@@ -26,6 +28,7 @@ struct TokenRefreshHandler: SystemEventHandler {
                 return .failure(error)
             }
         }.whenSuccess { result in
+            defer { done() }
             switch result {
             case .failure(let error):
                 transport.send(FrameEncoder.error(.unauthorized, "refresh refused: \(error.reason)", ref: ref))
@@ -46,6 +49,5 @@ struct TokenRefreshHandler: SystemEventHandler {
                 transport.send(frame)
             }
         }
-        return true
     }
 }

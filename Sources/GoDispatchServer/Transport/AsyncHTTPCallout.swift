@@ -94,8 +94,3 @@ public final class AsyncHTTPCallout: HTTPCallout, Sendable {
         return mac.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds.
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-}

@@ -8,12 +8,17 @@ struct EventLoopExecutor: ConnectionExecutor {
     func execute(_ work: @escaping @Sendable () -> Void) { eventLoop.execute(work) }
 
     func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> any ScheduledWork {
-        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-        return ScheduledTask(task: eventLoop.scheduleTask(in: .nanoseconds(nanoseconds), work))
+        ScheduledTask(task: eventLoop.scheduleTask(in: TimeAmount(checked: delay), work))
     }
 
+    /// A task scheduled on the loop.
     struct ScheduledTask: ScheduledWork {
         let task: Scheduled<Void>
         func cancel() { task.cancel() }
     }
+}
+
+extension TimeAmount {
+    /// NIO's time amount for a duration, through the one checked conversion (``Swift/Duration/nanoseconds``).
+    init(checked duration: Duration) { self = .nanoseconds(duration.nanoseconds) }
 }

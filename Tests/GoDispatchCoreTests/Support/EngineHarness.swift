@@ -17,6 +17,26 @@ struct EngineHarness {
         return (engine.state.connect(userID: user, permissions: perms, transport: transport), transport)
     }
 
+    /// Closes a connection as the transport does when its socket goes: on its executor, the router
+    /// hears of it (queued messages are dropped, `lifecycle.disconnect` runs), then the state forgets it.
+    func close(_ connection: Connection, code: UInt16 = 1006) async {
+        let (router, state) = (engine.router, engine.state)
+        await onExecutor(of: connection) {
+            router.disconnected(connection, code: code, reason: "gone")
+            state.disconnect(connection)
+        }
+    }
+
+    /// Runs `work` on the connection's executor and waits for it: everything queued there before has run.
+    func onExecutor(of connection: Connection, _ work: @escaping @Sendable () -> Void = {}) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            connection.transport.executor.execute {
+                work()
+                done.resume()
+            }
+        }
+    }
+
     /// Sends a text message as the client would, on the connection's executor.
     func send(_ json: String, from connection: Connection) {
         let router = engine.router

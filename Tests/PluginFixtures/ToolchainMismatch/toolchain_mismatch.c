@@ -1,16 +1,15 @@
-/* Fixture: claims to be a Swift plugin built by another toolchain. */
+/*
+ * Fixture: a Swift plugin built by another toolchain. It exports a toolchain identity that is not the
+ * engine's; the host must refuse it from that data alone, without calling any of its code: its entry
+ * function aborts the process if called.
+ */
 #include "godispatch_plugin.h"
-static int32_t invoke(void *data, void *state, gd_call *call, gd_error *error) {
-    (void)data; (void)state; (void)call; (void)error;
-    return GD_OK;
-}
-static const gd_action actions[] = {
-    {sizeof(gd_action), "fixture_toolchain", "never registered", NULL, NULL, NULL, invoke},
-};
-static const gd_plugin_descriptor descriptor = {
-    sizeof(gd_plugin_descriptor), GD_ABI_MAJOR, GD_ABI_MINOR, "other-toolchain", "0.0.1", "swift-0.0.1", NULL, actions, 1,
-};
+#include <stdlib.h>
+
+__attribute__((visibility("default"))) const char godispatch_plugin_toolchain_v1[] =
+    "clang 0.0.1 (https://github.com/swiftlang/llvm-project.git fixture)";
+
 const gd_plugin_descriptor *godispatch_plugin_entry_v1(const gd_host_api *host) {
     (void)host;
-    return &descriptor;
+    abort(); /* the host must not get here */
 }

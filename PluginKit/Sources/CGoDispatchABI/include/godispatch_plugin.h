@@ -6,31 +6,51 @@
  * It depends on <stdint.h>, <stddef.h> and <stdbool.h> only, so a plugin can be
  * written in C, Swift (through GoDispatchPluginKit) or anything that speaks C.
  *
- * A plugin exports exactly one symbol:
+ * A plugin exports one function, and a Swift plugin one data symbol more:
  *
  *     const gd_plugin_descriptor *godispatch_plugin_entry_v1(const gd_host_api *host);
+ *     const char godispatch_plugin_toolchain_v1[];   (Swift plugins; GoDispatchPluginKit defines it)
  *
- * The host calls it once, right after dlopen(RTLD_NOW | RTLD_LOCAL). The plugin
- * keeps `host` (valid for the life of the process) and returns a descriptor that
- * it owns and never frees. The host checks `size`, `abi_major` and `toolchain`
- * before it touches any action; a mismatch refuses the whole plugin.
+ * After dlopen(RTLD_NOW | RTLD_LOCAL) the host first reads godispatch_plugin_toolchain_v1 with dlsym,
+ * without running any plugin code: a Swift plugin built by another toolchain than the engine's is
+ * refused there (Swift has no stable ABI on Linux). C plugins do not define it. Then the host calls the
+ * entry function, once per library per process (a reload that finds the same file does not call it
+ * again). The plugin keeps `host` (valid for the life of the process) and returns a descriptor that it
+ * owns and never frees. The host checks `size` and `abi_major` before it touches any action; a
+ * mismatch refuses the whole plugin.
  *
  * Versioning:
- *   - The major version is in the entry symbol's name and in GD_ABI_MAJOR. A new
- *     major is a new symbol; an engine refuses a plugin of another major.
- *   - A minor version only appends: new fields at the end of a struct, new
- *     functions at the end of gd_host_api. Every struct starts with its size, so
- *     an old plugin keeps working on a newer host, and a newer plugin checks
- *     `host->size` (GD_HOST_HAS(host, field)) before calling a function that an
+ *   - The major version is in the entry symbol's name and in GD_ABI_MAJOR. A new major is a new
+ *     symbol; an engine refuses a plugin of another major.
+ *   - A minor version only appends: new fields at the end of a struct that starts with `size`, new
+ *     functions at the end of gd_host_api. The host accepts every such struct from a plugin as long as
+ *     it is at least the size of the minor that introduced it (GD_*_SIZE_1_x below) and reads a field
+ *     only when the struct's `size` covers it; so an old plugin keeps working on a newer host, and a
+ *     newer plugin checks `host->size` (GD_HOST_HAS(host, field)) before calling a function that an
  *     older host may lack.
+ *   - Frozen for major 1 (no `size`, never change): gd_str, gd_value, gd_param, gd_http_header, the
+ *     enums' existing values, and the callback signatures.
  *
  * Ownership: every pointer below says who owns it and how long it lives.
- *   "borrowed" means: the callee may read it during the call only and must copy
- *   what it wants to keep.
+ *   "borrowed" means: the callee may read it during the call only and must copy what it wants to keep.
  *
- * Threading: invoke() runs on the event loop of the connection that sent the
- * message; it must not block. Slow work returns GD_PENDING after defer() and
- * finishes with complete(), which may be called once from any thread.
+ * Concurrency (read this before writing an action):
+ *   - The engine runs one event loop per core. invoke() runs on the event loop of the connection that
+ *     sent the message, and the SAME action_data and step_state are used by invoke() on several event
+ *     loops AT ONCE: anything an action changes in them needs its own synchronization (prefer to treat
+ *     step_state as immutable after instantiate()).
+ *   - invoke() must not block: slow work returns GD_PENDING after defer() and finishes with complete().
+ *   - instantiate() runs on the thread that loads or reloads the configuration, while invoke() of the
+ *     previous configuration's steps may still be running on the event loops.
+ *   - release() runs once per step_state, on whichever thread drops the step's last reference: the
+ *     thread that replaced or dropped its configuration, or an event loop after the last deferred
+ *     completion of that step settled. It never runs while an invoke() of the step is running, while a
+ *     deferred completion of the step is outstanding (defer() called, complete() not yet), or inside
+ *     complete().
+ *   - A gd_call handle is valid only inside its invoke() and only on that thread. Used later or from
+ *     another thread, every host function answers GD_ERR_STALE (and does nothing).
+ *   - log(), complete() and http_request() may be called from any thread. http_request() callbacks run
+ *     on one of the engine's I/O threads: they must not block (hand long work to your own thread).
  */
 #ifndef GODISPATCH_PLUGIN_H
 #define GODISPATCH_PLUGIN_H
@@ -47,8 +67,13 @@ extern "C" {
 #define GD_ABI_MAJOR 1
 /** ABI minor version: grows when fields or host functions are appended. 1.1 added HTTP callouts. */
 #define GD_ABI_MINOR 1
-/** Name of the one symbol a version-1 plugin exports. */
+/** Name of the entry function a version-1 plugin exports. */
 #define GD_ENTRY_SYMBOL "godispatch_plugin_entry_v1"
+/**
+ * Name of the data symbol (a NUL-terminated `const char[]`) in which a Swift plugin records the
+ * compiler that built it; the host compares it with its own before running any plugin code.
+ */
+#define GD_TOOLCHAIN_SYMBOL "godispatch_plugin_toolchain_v1"
 /** Capacity of gd_error.message, including its terminating NUL. */
 #define GD_ERROR_CAPACITY 512
 
@@ -153,7 +178,10 @@ typedef struct gd_step_config {
     gd_str plugin_settings;
 } gd_step_config;
 
-/** One invocation of an action for one message. OWNERSHIP: host; valid until invoke() returns. */
+/**
+ * One invocation of an action for one message: an opaque handle (not a pointer to dereference).
+ * OWNERSHIP: host; valid until invoke() returns, on invoke()'s thread; GD_ERR_STALE afterwards.
+ */
 typedef struct gd_call gd_call;
 
 /* ------------------------------------------------------------------ actions */
@@ -204,6 +232,17 @@ typedef struct gd_plugin_descriptor {
     size_t action_count;
 } gd_plugin_descriptor;
 
+/* ------------------------------------------------------------------ sizes */
+
+/*
+ * The smallest `size` the host accepts for each struct a plugin hands it: the layout of the minor that
+ * introduced the struct. Build with the full sizeof(); these are for hosts and for reading.
+ */
+enum {
+    GD_PLUGIN_DESCRIPTOR_SIZE_1_0 = offsetof(gd_plugin_descriptor, action_count) + sizeof(size_t),
+    GD_ACTION_SIZE_1_0 = offsetof(gd_action, invoke) + sizeof(void *),
+};
+
 /* ------------------------------------------------------------------ host */
 
 /** Log levels for gd_host_api.log. */
@@ -235,6 +274,9 @@ typedef struct gd_message {
     /** GD_SEND_* bits. */
     uint32_t flags;
 } gd_message;
+
+/** The smallest gd_message the host accepts (the 1.0 layout). */
+enum { GD_MESSAGE_SIZE_1_0 = offsetof(gd_message, flags) + sizeof(uint32_t) };
 
 /** Which side set_permissions changes. */
 typedef enum gd_permission_op {
@@ -281,6 +323,9 @@ typedef struct gd_http_request {
     gd_str signing_secret;
 } gd_http_request;
 
+/** The smallest gd_http_request the host accepts (the 1.1 layout). */
+enum { GD_HTTP_REQUEST_SIZE_1_1 = offsetof(gd_http_request, signing_secret) + sizeof(gd_str) };
+
 /**
  * Receives the outcome of http_request, exactly once, on any thread. `status` is GD_OK when an HTTP
  * answer arrived (any code, in `http_status`), or an error status (GD_ERR_FAILED) with `error` saying
@@ -325,6 +370,12 @@ typedef struct gd_host_api {
      */
     int32_t (*cargo)(const gd_call *call, gd_str path, gd_value *out);
 
+    /*
+     * The send functions refuse (GD_ERR_INVALID, nothing is sent) a message without an event, with an
+     * event, target or string payload that is not UTF-8, or a GD_VALUE_JSON payload that is not
+     * exactly one JSON value. Closed connections receive nothing and are not counted.
+     */
+
     /** Send to the connection that sent the message. Returns recipients (0 or 1) or an error status. */
     int64_t (*send_origin)(gd_call *call, const gd_message *message);
     /** Send to one connection by id. Returns 1, or GD_ERR_NOT_FOUND. */
@@ -347,22 +398,28 @@ typedef struct gd_host_api {
      * user has no connection on this node.
      */
     int32_t (*set_permissions)(gd_call *call, gd_str user_id, int32_t op, const gd_str *permissions, size_t count);
-    /** Close a connection or every connection of a user. Returns how many were closed. */
+    /**
+     * Close a connection or every connection of a user with `code`, which must be 1000, 1008 or
+     * 4000-4999 (else GD_ERR_INVALID). Returns how many were closed.
+     */
     int64_t (*disconnect)(gd_call *call, int32_t scope, gd_str id, uint16_t code, gd_str reason);
 
     /** The step's result (one JSON value), readable by later steps as {{steps.<id>...}}. Copied. */
     int32_t (*set_result)(gd_call *call, gd_str json);
 
     /**
-     * Defer the invocation: invoke() then returns GD_PENDING. The ticket stays valid
-     * until complete() is called with it or the step times out. Returns 0 on error.
+     * Defer the invocation: invoke() then returns GD_PENDING. The ticket is outstanding until
+     * complete() is called with it, also after the step timed out (the pipeline then no longer
+     * waits, but the step's state is kept until the ticket settles). If invoke() returns anything but
+     * GD_PENDING after defer(), the ticket is void at once. Returns 0 on error (a second defer()).
      */
     gd_ticket (*defer)(gd_call *call);
     /**
      * Finish a deferred invocation. Any thread, exactly once, possibly before invoke()
      * returns. `result_json` (may be empty) becomes the step's result; on an error
-     * status `message` says why. Borrowed. Returns GD_ERR_STALE for an unknown,
-     * timed-out or already completed ticket (the call is then ignored).
+     * status `message` says why. Borrowed. Returns GD_ERR_STALE for an unknown or already
+     * completed ticket, and for a timed-out one (which this call settles: the host stops
+     * keeping the step's state for it).
      */
     int32_t (*complete)(gd_ticket ticket, int32_t status, gd_str result_json, gd_str message);
 

@@ -1,0 +1,193 @@
+/// Why a host function refused what an action asked; ``HostTable`` turns it into a `gd_status`.
+enum ActionRefusal: Error, Equatable {
+    /// Malformed arguments: an empty event, bytes that are not UTF-8, a payload that is not one JSON
+    /// value, a close code actions may not use, an unknown operation (GD_ERR_INVALID).
+    case invalid(String)
+    /// The named connection, user or room membership does not exist, or the connection has closed
+    /// (GD_ERR_NOT_FOUND).
+    case notFound
+    /// A limit forbids it, e.g. the connection is in `connections.max_rooms_per_connection` rooms
+    /// already (GD_ERR_FORBIDDEN).
+    case forbidden
+}
+
+/// A message an action sends, borrowed from the plugin for the duration of one host call.
+struct OutgoingMessage {
+    /// How the payload is given.
+    enum Payload {
+        /// No payload: the frame has none.
+        case none
+        /// Plain UTF-8 text, sent as a JSON string.
+        case text(UnsafeRawBufferPointer)
+        /// One JSON value, sent as it is (after validation).
+        case json(UnsafeRawBufferPointer)
+    }
+
+    /// The event clients see; required.
+    var event: UnsafeRawBufferPointer
+    /// The target clients see; empty = omitted.
+    var target: UnsafeRawBufferPointer
+    /// The payload.
+    var payload: Payload
+    /// For rooms: skip the connection that sent the message.
+    var excludeOrigin: Bool = false
+}
+
+/// How `set_permissions` changes a user's live permissions.
+enum PermissionChange {
+    /// Replace them all.
+    case set([String])
+    /// Add these.
+    case add([String])
+    /// Remove these.
+    case remove([String])
+}
+
+/// What `disconnect` closes.
+enum DisconnectTarget {
+    /// One connection, by id.
+    case connection(String)
+    /// Every connection of a user, by id.
+    case user(String)
+}
+
+/// What actions mean: the semantics behind every host function of the ABI, in Swift terms, for one
+/// invocation. ``HostTable`` only converts `gd_*` values to these calls and the outcomes back, so these
+/// rules are tested without C.
+///
+/// Used on the origin connection's executor, during the action's `invoke`.
+struct ActionContext {
+    /// The connection whose message runs the pipeline.
+    let origin: Connection
+    /// The engine's state, fan-out, limits and logger.
+    let services: EngineServices
+
+    /// Close codes an action may use: a normal close, a policy violation, or an application code.
+    static func isAllowedCloseCode(_ code: UInt16) -> Bool { code == 1000 || code == 1008 || (4000...4999).contains(code) }
+
+    /// Builds the frame for `message` (once, whatever the number of recipients), checking every part.
+    func frame(_ message: OutgoingMessage, target override: UnsafeRawBufferPointer? = nil) throws(ActionRefusal)
+        -> OutboundFrame
+    {
+        let target = override ?? message.target
+        guard message.event.count > 0 else { throw .invalid("a message needs an event name") }
+        guard UTF8Validation.isValid(message.event), UTF8Validation.isValid(target) else {
+            throw .invalid("the event or target is not valid UTF-8")
+        }
+        switch message.payload {
+        case .none:
+            return FrameEncoder.message(event: message.event, target: target, payloadJSON: nil, from: origin.user.id)
+        case .text(let text):
+            guard UTF8Validation.isValid(text) else { throw .invalid("the payload text is not valid UTF-8") }
+            var writer = JSONWriter(capacity: text.count + 2)
+            writer.writeString(utf8: text)
+            return writer.bytes.withUnsafeBytes {
+                FrameEncoder.message(event: message.event, target: target, payloadJSON: $0, from: origin.user.id)
+            }
+        case .json(let json):
+            guard (try? JSONReader(json).validate()) != nil else {
+                throw .invalid("the payload is not exactly one JSON value")
+            }
+            return FrameEncoder.message(event: message.event, target: target, payloadJSON: json, from: origin.user.id)
+        }
+    }
+
+    /// Sends to the origin connection; returns 1, or 0 once it has closed.
+    func sendToOrigin(_ message: OutgoingMessage) throws(ActionRefusal) -> Int {
+        let frame = try frame(message)
+        guard !origin.isClosed else { return 0 }
+        origin.transport.send(frame)
+        return 1
+    }
+
+    /// Sends to one open connection by id.
+    func sendToConnection(id: String, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
+        let frame = try frame(message)
+        guard let connection = services.state.connection(id: id), !connection.isClosed else { throw .notFound }
+        connection.transport.send(frame)
+        return 1
+    }
+
+    /// Sends to every open connection of a user; returns how many.
+    func sendToUser(id: String, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
+        let frame = try frame(message)
+        let connections = (services.state.user(id: id)?.connections ?? []).filter { !$0.isClosed }
+        services.fanOut.deliver(frame, to: connections)
+        return connections.count
+    }
+
+    /// Sends to every member of a room (without the origin when asked); returns how many.
+    func sendToRoom(_ room: UnsafeRawBufferPointer, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
+        guard room.count > 0 else { throw .invalid("a room name is required") }
+        let frame = try frame(message, target: room)
+        var members = services.state.members(ofRoom: String(decoding: room, as: UTF8.self))
+        if message.excludeOrigin { members.removeAll { $0 === origin } }
+        services.fanOut.deliver(frame, to: members)
+        return members.count
+    }
+
+    /// Adds the origin to a room, within the room-name and rooms-per-connection limits.
+    func join(_ room: String) throws(ActionRefusal) {
+        let limits = services.limits
+        guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
+            throw .invalid("room names are 1 to \(limits.maxRoomNameBytes) bytes")
+        }
+        guard !origin.isClosed else { throw .notFound }
+        if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
+        if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
+    }
+
+    /// Removes the origin from a room it is a member of.
+    func leave(_ room: String) throws(ActionRefusal) {
+        guard services.state.leave(origin, room: room) else { throw .notFound }
+    }
+
+    /// The user `id` names (nil or empty = the origin's user), if connected here.
+    private func user(_ id: String?) throws(ActionRefusal) -> User {
+        guard let id, !id.isEmpty else { return origin.user }
+        guard let user = services.state.user(id: id) else { throw .notFound }
+        return user
+    }
+
+    /// Whether a connected user (nil = the origin's) holds `permission` now.
+    func hasPermission(user id: String?, _ permission: String) throws(ActionRefusal) -> Bool {
+        try user(id).permissions.contains(permission)
+    }
+
+    /// Changes a connected user's live permissions (nil = the origin's user), for all its connections.
+    func setPermissions(user id: String?, _ change: PermissionChange) throws(ActionRefusal) {
+        let target = try user(id)
+        switch change {
+        case .set(let list): target.permissions.set(list)
+        case .add(let list): target.permissions.add(list)
+        case .remove(let list): target.permissions.remove(list)
+        }
+    }
+
+    /// Closes a connection or every connection of a user with `code`; returns how many.
+    func disconnect(_ target: DisconnectTarget, code: UInt16, reason: String) throws(ActionRefusal) -> Int {
+        guard Self.isAllowedCloseCode(code) else {
+            throw .invalid("close code \(code) is not one actions may use (1000, 1008 or 4000-4999)")
+        }
+        let connections: [Connection]
+        switch target {
+        case .connection(let id): connections = services.state.connection(id: id).map { [$0] } ?? []
+        case .user(let id): connections = services.state.user(id: id)?.connections ?? []
+        }
+        let open = connections.filter { !$0.isClosed }
+        for connection in open { connection.transport.close(code: code, reason: reason) }
+        return open.count
+    }
+
+    /// Whether a connection (nil or empty = the origin) is a member of `room`.
+    func isMember(connection id: String?, room: String) throws(ActionRefusal) -> Bool {
+        let connection: Connection
+        if let id, !id.isEmpty {
+            guard let found = services.state.connection(id: id) else { throw .notFound }
+            connection = found
+        } else {
+            connection = origin
+        }
+        return connection.rooms.contains(room)
+    }
+}
