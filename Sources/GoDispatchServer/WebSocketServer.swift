@@ -25,9 +25,6 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
     private let leeway: TimeInterval
 
-    /// How long shutdown waits for clients to answer the close handshake.
-    public static let shutdownGracePeriod: Duration = .seconds(10)
-
     /// Builds a server for `engine` (whose fan-out should be ``makeFanOut()``), with the standard gateway:
     /// request logging, JWT authentication, then the per-user connection limit.
     public init(engine: Engine, group: (any EventLoopGroup)? = nil, logger: Logger) async throws(TokenKeyError) {
@@ -177,7 +174,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     }
 
     /// Stops accepting, closes every connection with 1001 ("going away"), waits up to
-    /// ``shutdownGracePeriod`` for the close handshakes, then stops the event loops it owns.
+    /// `server.shutdown_timeout` for the close handshakes and for plugins' HTTP callouts still under way
+    /// (a `_webhook` a disconnect pipeline just queued, say), then stops the event loops it owns.
     /// Every caller awaits the same shutdown.
     public func shutdown() async {
         let task = shutdownTask.withLock { task in
@@ -198,9 +196,14 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         for connection in engine.state.allConnections {
             connection.transport.close(code: 1001, reason: "server shutting down")
         }
-        let deadline = ContinuousClock.now + Self.shutdownGracePeriod
+        let timeout = settings.shutdownTimeout
+        let deadline = ContinuousClock.now + timeout
         while engine.state.connectionCount > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
+        }
+        if let callouts = engine.httpCallouts {
+            let left = await callouts.drain(timeout: max(.zero, deadline - ContinuousClock.now))
+            if left > 0 { logger.warning("shutdown: HTTP callouts still under way are abandoned", metadata: ["count": "\(left)"]) }
         }
         if ownsGroup { try? await group.shutdownGracefully() }
         logger.notice("stopped")

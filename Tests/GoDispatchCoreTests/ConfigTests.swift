@@ -92,3 +92,53 @@ struct ConfigTests {
         #expect(errors.count == 3)
     }
 }
+
+@Suite("Durations too large to represent")
+struct DurationLimitTests {
+    static func yaml(stepTimeout: String = "10s", timeout: String = "2s", idle: String = "90s") -> String {
+        """
+        server: { idle_timeout: \(idle) }
+        auth:
+          jwt: { secret: test-secret }
+        plugins: { step_timeout: \(stepTimeout) }
+        events:
+          ping:
+            pipeline:
+              - action: _notify_origin
+                params: { event: pong }
+                timeout: \(timeout)
+        """
+    }
+
+    @Test(arguments: [
+        (yaml(timeout: "1e20s"), "events.ping.pipeline[0].timeout", 10, 18),
+        (yaml(stepTimeout: "10000000000s"), "plugins.step_timeout", 4, 26),
+        (yaml(idle: "1e300h"), "server.idle_timeout", 1, 25),
+        (yaml(timeout: "876001h"), "events.ping.pipeline[0].timeout", 10, 18),
+    ])
+    func areConfigErrorsWithTheirPlace(_ text: String, _ key: String, _ line: Int, _ column: Int) throws {
+        let errors = configErrors(text)
+        let error = try #require(errors.first, "no error for \(key)")
+        #expect(error.description.contains("`\(key)` is too long"), "\(error)")
+        #expect(error.location.line == line && error.location.column == column, "\(error)")
+    }
+
+    @Test func theLongestDurationIsAccepted() throws {
+        let config = try parseConfig(Self.yaml(timeout: "876000h"))
+        #expect(config.events[0].pipeline[0].timeout == .seconds(876_000 * 3600))
+        #expect(Duration.seconds(876_000 * 3600).nanoseconds == 876_000 * 3600 * 1_000_000_000)
+    }
+
+    @Test func aReloadWithAHugeDurationKeepsTheRunningConfiguration() async throws {
+        let h = try EngineHarness(events: "  ping:\n    pipeline:\n      - action: _notify_origin\n        params: { event: v1 }\n")
+        do {
+            _ = try h.engine.reload(try parseConfig(Self.yaml(stepTimeout: "10000000000s")))
+            Issue.record("the reload was accepted")
+        } catch {
+            #expect("\(error)".contains("too long"))
+        }
+        let (alice, client) = h.connect("alice")
+        h.send(#"{"event":"ping"}"#, from: alice)
+        #expect(try #require(await client.nextFrame())["event"] == .string("v1"))
+    }
+}
