@@ -77,6 +77,16 @@ public final class WebSocketClient: Sendable {
         try await channel.writeAndFlush(masked)
     }
 
+    /// Sends several text messages in one write (so they reach the server in one read, back to back).
+    public func send(texts: [String]) async throws {
+        for text in texts {
+            var frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
+            frame.maskKey = .random()
+            channel.write(frame, promise: nil)
+        }
+        try await channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: ByteBuffer()))
+    }
+
     /// Sends raw bytes as one final text frame (they need not be valid UTF-8).
     public func send(textBytes: [UInt8]) async throws {
         try await send(frame: WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: textBytes)))

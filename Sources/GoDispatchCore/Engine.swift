@@ -15,8 +15,8 @@ public final class Engine: Sendable {
     public let state: any StateManager
     /// The router messages go through.
     public let router: Router
-    /// Plugins' HTTP callouts, bounded by `plugins.http.max_in_flight` (nil without an HTTP client).
-    public let httpCallouts: HTTPCalloutGate?
+    /// Plugins' HTTP callouts (one gate per process), bounded by `plugins.http.max_in_flight`.
+    public var httpCallouts: HTTPCalloutGate { HostTable.httpCallouts }
 
     /// Loads the plugins of `settings.plugins.directory` (or `pluginsDirectory`), then compiles the
     /// configuration. Throws ``EngineStartError`` listing every problem. `httpCallout` is bounded by
@@ -28,9 +28,7 @@ public final class Engine: Sendable {
         logger: Logger
     ) throws(EngineStartError) {
         HostTable.pluginLogger.withLock { $0 = logger }
-        let gate = httpCallout.map { HTTPCalloutGate($0, maxInFlight: settings.plugins.maxHTTPInFlight, logger: logger) }
-        if let gate { HostTable.httpCallout.withLock { $0 = gate } }
-        httpCallouts = gate
+        HostTable.httpCallouts.configure(client: httpCallout, maxInFlight: settings.plugins.maxHTTPInFlight, logger: logger)
         var host = PluginHost()
         let refusals = host.loadDirectory(pluginsDirectory ?? settings.plugins.directory)
         // Compile even when a plugin was refused, so one run reports every problem.
@@ -87,7 +85,7 @@ extension Engine {
         }
         if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
         router.replaceConfig(compiled)
-        httpCallouts?.setLimit(settings.plugins.maxHTTPInFlight)
+        httpCallouts.setLimit(settings.plugins.maxHTTPInFlight)
         let before = Dictionary(old.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
         let after = Dictionary(settings.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
         var ignored: [String] = []

@@ -201,10 +201,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         while engine.state.connectionCount > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if let callouts = engine.httpCallouts {
-            let left = await callouts.drain(timeout: max(.zero, deadline - ContinuousClock.now))
-            if left > 0 { logger.warning("shutdown: HTTP callouts still under way are abandoned", metadata: ["count": "\(left)"]) }
-        }
+        let left = await engine.httpCallouts.drain(timeout: max(.zero, deadline - ContinuousClock.now))
+        if left > 0 { logger.warning("shutdown: HTTP callouts still under way are abandoned", metadata: ["count": "\(left)"]) }
         if ownsGroup { try? await group.shutdownGracefully() }
         logger.notice("stopped")
     }

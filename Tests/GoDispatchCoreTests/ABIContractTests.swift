@@ -150,6 +150,6 @@ struct ABIContractTests {
         #expect(errors.isEmpty, "\(errors)")
         #expect(host.plugins.first?.abiVersion == "1.0")
         #expect(Int(GD_MESSAGE_SIZE_1_0) <= MemoryLayout<gd_message>.size)
-        #expect(host.registry.names.count == 6)
+        #expect(host.registry.names.count == 8)
     }
 }

@@ -14,6 +14,15 @@ final class ManualClock: Sendable {
     func advance(by duration: Duration) { current.withLock { $0 += duration } }
 }
 
+/// Records how pipelines end.
+final class OutcomeRecorder: PipelineObserver {
+    let outcomes = Mailbox<PipelineOutcome>()
+    func stepSkipped(index: Int, action: String, condition: String) {}
+    func stepStarting(index: Int, action: String, params: [(name: String, value: String?)]) {}
+    func stepFinished(index: Int, action: String, status: Int32, detail: String?) {}
+    func pipelineFinished(_ outcome: PipelineOutcome) { outcomes.put(outcome) }
+}
+
 @Suite("A connection's life in the engine: closed everywhere, bounded inbox, live limits")
 struct ConnectionLifecycleTests {
     static let events = """
@@ -21,12 +30,14 @@ struct ConnectionLifecycleTests {
             pipeline:
               - action: _notify_origin
                 params: { event: started }
-              - action: fixture_async
-                params: { delay_ms: 300 }
+              - action: contract_hold
               - action: _join
                 params: { room: "{{target}}" }
               - action: _notify_origin
                 params: { event: joined }
+          release:
+            pipeline:
+              - action: contract_release
           ping:
             pipeline:
               - action: _notify_origin
@@ -38,8 +49,16 @@ struct ConnectionLifecycleTests {
 
         """
 
+    static let plugins = bundledPlugins + ["FixtureProbe", "FixtureContract"]
+
     @Test func aPipelineThatResumesAfterItsClientLeftJoinsNothing() async throws {
-        let h = try EngineHarness(events: Self.events)
+        let recorder = OutcomeRecorder()
+        let h = EngineHarness(
+            engine: try Engine(
+                settings: try parseConfig(configHead + "\nevents:\n" + Self.events),
+                pluginsDirectory: try makePluginDirectory(Self.plugins),
+                observer: recorder,
+                logger: quietLogger))
         let (alice, client) = h.connect("alice")
         h.send(#"{"event":"slow.join","target":"lobby"}"#, from: alice)
         #expect(try #require(await client.nextFrame())["event"] == .string("started"))
@@ -48,10 +67,11 @@ struct ConnectionLifecycleTests {
         h.send(#"{"event":"ping","payload":2}"#, from: alice)
         await h.close(alice)
         #expect(alice.isClosed)
-        // The deferred step completes later; what follows it must not run for a closed connection.
-        try await eventually { PendingCompletions.shared.outstandingCount == 0 }
-        await h.onExecutor(of: alice)  // the resumption, hopped onto the executor, has run
-        await h.onExecutor(of: alice)
+        // The deferred step completes now; what follows it must not run for a closed connection.
+        let (bob, _) = h.connect("bob")
+        h.send(#"{"event":"release"}"#, from: bob)
+        #expect(await recorder.outcomes.take() == .completed, "bob's release")
+        #expect(await recorder.outcomes.take() == .abandoned, "alice's slow.join")
         #expect(h.engine.state.members(ofRoom: "lobby").isEmpty, "a closed connection joined a room")
         #expect(alice.rooms.isEmpty)
         #expect(client.frames.pending.isEmpty, "nothing more is sent to a closed connection: \(client.frames.pending)")
@@ -72,7 +92,7 @@ struct ConnectionLifecycleTests {
     }
 
     @Test func theInboxIsBoundedInBytes() async throws {
-        let h = try EngineHarness(events: Self.events, extra: "connections: { max_inbox_bytes: 2048 }")
+        let h = try EngineHarness(events: Self.events, plugins: Self.plugins, extra: "connections: { max_inbox_bytes: 2048 }")
         let (alice, client) = h.connect("alice")
         h.send(#"{"event":"wait","payload":{"ms":400}}"#, from: alice)
         let filler = String(repeating: "x", count: 900)
@@ -90,7 +110,7 @@ struct ConnectionLifecycleTests {
         let clock = ManualClock()
         let yaml = configHead + "\nconnections: { rate_limit: { messages: 100, per: 1s } }\nevents:\n" + Self.events
         let engine = try Engine(
-            settings: try parseConfig(yaml), pluginsDirectory: try makePluginDirectory(bundledPlugins + ["FixtureProbe"]),
+            settings: try parseConfig(yaml), pluginsDirectory: try makePluginDirectory(Self.plugins),
             clock: { clock.now }, logger: quietLogger)
         let h = EngineHarness(engine: engine)
         let (alice, client) = h.connect("alice")

@@ -6,22 +6,31 @@ import Synchronization
 /// counts it, in call mode the step fails with `action_failed`), so a slow backend cannot pile up
 /// requests, memory and sockets without bound. On shutdown, ``drain(timeout:)`` waits for the
 /// callouts under way.
+///
+/// Plugins reach it through `http_request`, which has no call handle: there is one gate per process
+/// (``HostTable``), configured by the engine.
 public final class HTTPCalloutGate: HTTPCallout, Sendable {
-    private let inner: any HTTPCallout
-    private let logger: Logger
-    private let limit: Atomic<Int>
+    private let inner = Mutex<(any HTTPCallout)?>(nil)
+    private let logger = Mutex(Logger(label: "godispatch.http"))
+    private let limit = Atomic<Int>(256)
     private let inFlightCount = Atomic<Int>(0)
     private let refusedCount = Atomic<Int>(0)
 
-    /// Lets at most `maxInFlight` callouts through `inner` at once.
-    public init(_ inner: any HTTPCallout, maxInFlight: Int, logger: Logger) {
-        self.inner = inner
-        self.logger = logger
-        limit = Atomic(maxInFlight)
+    /// A gate without an HTTP client yet (callouts fail until ``configure(client:maxInFlight:logger:)``).
+    public init() {}
+
+    /// Sets the client (when given), the cap and the logger; callouts under way are not affected.
+    public func configure(client: (any HTTPCallout)?, maxInFlight: Int, logger: Logger) {
+        if let client { inner.withLock { $0 = client } }
+        limit.store(maxInFlight, ordering: .relaxed)
+        self.logger.withLock { $0 = logger }
     }
 
     /// Changes the cap (a reload); callouts under way are not affected.
     public func setLimit(_ maxInFlight: Int) { limit.store(maxInFlight, ordering: .relaxed) }
+
+    /// True once an HTTP client is installed.
+    public var hasClient: Bool { inner.withLock { $0 != nil } }
 
     /// Callouts under way now.
     public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
@@ -32,20 +41,23 @@ public final class HTTPCalloutGate: HTTPCallout, Sendable {
     public func send(
         _ request: HTTPCalloutRequest, completion: @escaping @Sendable (Result<HTTPCalloutResponse, HTTPCalloutError>) -> Void
     ) {
+        guard let client = inner.withLock({ $0 }) else {
+            return completion(.failure(HTTPCalloutError(message: "the engine has no HTTP client")))
+        }
         let cap = limit.load(ordering: .relaxed)
         guard inFlightCount.add(1, ordering: .acquiringAndReleasing).newValue <= cap else {
             inFlightCount.subtract(1, ordering: .acquiringAndReleasing)
             let total = refusedCount.add(1, ordering: .relaxed).newValue
             // One line per power of two keeps a flood of refusals from flooding the log.
             if total & (total - 1) == 0 {
-                logger.warning(
+                logger.withLock { $0 }.warning(
                     "http callout refused: plugins.http.max_in_flight reached",
                     metadata: ["limit": "\(cap)", "refused_total": "\(total)", "url": "\(request.url)"])
             }
             completion(.failure(HTTPCalloutError(message: "too many HTTP callouts in flight (plugins.http.max_in_flight = \(cap))")))
             return
         }
-        inner.send(request) { [self] result in
+        client.send(request) { [self] result in
             inFlightCount.subtract(1, ordering: .acquiringAndReleasing)
             completion(result)
         }

@@ -10,8 +10,9 @@ import Synchronization
 enum HostTable {
     /// The logger plugins write to; the engine sets it at start-up.
     static let pluginLogger = Mutex(Logger(label: "godispatch.plugin"))
-    /// The HTTP client behind `http_request`; the server layer installs it.
-    static let httpCallout = Mutex<(any HTTPCallout)?>(nil)
+    /// The HTTP callouts behind `http_request`, bounded; the engine configures it with the server
+    /// layer's client.
+    static let httpCallouts = HTTPCalloutGate()
 
     /// The table (process lifetime).
     nonisolated(unsafe) static let shared: UnsafePointer<gd_host_api> = {
@@ -296,7 +297,8 @@ private let hostHTTPRequest: @convention(c) (UnsafePointer<gd_http_request>?, gd
     guard let request, let callback, let r = VersionedStruct.read(request, minimum: Int(GD_HTTP_REQUEST_SIZE_1_1)) else {
         return invalid
     }
-    guard let callout = HostTable.httpCallout.withLock({ $0 }) else { return GD_ERR_FAILED.rawValue }
+    let callout = HostTable.httpCallouts
+    guard callout.hasClient else { return GD_ERR_FAILED.rawValue }
     let url = r.url.string
     guard url.hasPrefix("http://") || url.hasPrefix("https://") else { return invalid }
     var headers: [(name: String, value: String)] = []

@@ -10,6 +10,8 @@
  *   contract_slow           has step state; defers and completes from a thread after `delay_ms`;
  *                           counts a release() that comes while its completion is outstanding
  *   contract_report         reports entries / instances / releases / early releases
+ *   contract_hold           defers until some connection runs contract_release
+ *   contract_release        completes the held invocation (OK)
  */
 #include "godispatch_plugin.h"
 #include <pthread.h>
@@ -158,7 +160,29 @@ static int32_t report(void *data, void *state, gd_call *call, gd_error *error) {
     return GD_OK;
 }
 
+static _Atomic gd_ticket held;
+
+static int32_t hold(void *data, void *state, gd_call *call, gd_error *error) {
+    (void)data; (void)state; (void)error;
+    gd_ticket ticket = host->defer(call);
+    atomic_store(&held, ticket);
+    return ticket != 0 ? GD_PENDING : GD_ERR_FAILED;
+}
+
+static int32_t release_held(void *data, void *state, gd_call *call, gd_error *error) {
+    (void)data; (void)state; (void)call;
+    gd_ticket ticket = atomic_exchange(&held, 0);
+    gd_str none = {NULL, 0};
+    if (ticket == 0 || host->complete(ticket, GD_OK, none, none) != GD_OK) {
+        gd_error_set(error, "nothing held");
+        return GD_ERR_FAILED;
+    }
+    return GD_OK;
+}
+
 static const gd_action actions[] = {
+    {GD_ACTION_SIZE_1_0, "contract_hold", "defers until contract_release", NULL, NULL, NULL, hold},
+    {GD_ACTION_SIZE_1_0, "contract_release", "completes the held invocation", NULL, NULL, NULL, release_held},
     {GD_ACTION_SIZE_1_0, "contract_keep_call", "keeps its call handle", NULL, NULL, NULL, keep_call},
     {GD_ACTION_SIZE_1_0, "contract_use_kept", "uses a kept call handle", NULL, NULL, NULL, use_kept},
     {GD_ACTION_SIZE_1_0, "contract_other_thread", "uses its handle from another thread", NULL, NULL, NULL, other_thread},
