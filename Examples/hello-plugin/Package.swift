@@ -5,7 +5,7 @@
 import Foundation
 import PackageDescription
 
-/// Export only the entry symbol: everything else in the library stays local (exports.map).
+/// Export only the entry symbol and the toolchain identity: everything else stays local (exports.map).
 let versionScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("exports.map").path
 
 let package = Package(

@@ -16,14 +16,14 @@ public func godispatchPluginEntry(_ host: UnsafePointer<gd_host_api>?) -> Unsafe
 }
 
 /// What a messaging step keeps from config time.
-final class SendStep {
+final class SendStep: Sendable {
     /// Only a step with an `id` can be read by later steps, so only then is a result built.
     let wantsResult: Bool
     init(_ config: StepConfig) { wantsResult = !config.stepID.isEmpty }
 }
 
 /// Publishes the result `{"delivered":N}` when a later step may read it.
-func reportDelivered(_ count: Int64, call: ActionCall, state: AnyObject?) {
+func reportDelivered(_ count: Int64, call: ActionCall, state: (any StepState)?) {
     if (state as? SendStep)?.wantsResult == true { call.setResult(json: "{\"delivered\":\(count)}") }
 }
 
@@ -129,7 +129,7 @@ let logLevels: [String: gd_log_level] = [
 ]
 
 /// The level a `_log` step writes at, fixed at config time.
-final class LogStep {
+final class LogStep: Sendable {
     let level: gd_log_level
     init(level: gd_log_level) { self.level = level }
 }

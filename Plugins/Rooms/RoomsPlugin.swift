@@ -16,7 +16,7 @@ public func godispatchPluginEntry(_ host: UnsafePointer<gd_host_api>?) -> Unsafe
 }
 
 /// Checks a `_leave` step's params at config time.
-func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> AnyObject? {
+func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> (any StepState)? {
     try config.allowOnly(["room"])
     try config.require("room")
     return nil

@@ -62,7 +62,7 @@ struct ExamplePluginTests {
         }
     }
 
-    @Test func theSwiftPluginExportsOnlyTheEntrySymbol() throws {
+    @Test func theSwiftPluginExportsOnlyTheEntrySymbolAndItsToolchain() throws {
         try ExamplePlugins.require(ExamplePlugins.swift)
         let readelf = Process()
         readelf.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -78,7 +78,7 @@ struct ExamplePluginTests {
             guard fields.count >= 8, fields[4] == "GLOBAL" || fields[4] == "WEAK", fields[6] != "UND" else { return nil }
             return String(fields[7])
         }
-        #expect(exported == ["godispatch_plugin_entry_v1"], "exported: \(exported)")
+        #expect(exported == ["godispatch_plugin_entry_v1", "godispatch_plugin_toolchain_v1"], "exported: \(exported)")
     }
 
     @Test func theCPluginRunsEndToEnd() async throws {

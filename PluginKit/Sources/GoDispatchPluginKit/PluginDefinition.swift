@@ -1,11 +1,16 @@
 import CGoDispatchABI
 
+/// What `instantiate` keeps for a step: a class instance that is `Sendable`, because `invoke` reads it
+/// on several event loops at once (keep it immutable, or synchronize what changes).
+public typealias StepState = AnyObject & Sendable
+
 /// One action a Swift plugin provides.
 public struct ActionDefinition: Sendable {
     /// Checks a step's static params at config load; returns state kept for the step (or nil).
-    public typealias Instantiate = @Sendable (StepConfig) throws(ActionError) -> AnyObject?
-    /// Runs the action for one message, with the state `instantiate` returned.
-    public typealias Invoke = @Sendable (ActionCall, AnyObject?) -> ActionOutcome
+    public typealias Instantiate = @Sendable (StepConfig) throws(ActionError) -> (any StepState)?
+    /// Runs the action for one message, with the state `instantiate` returned. Runs concurrently on
+    /// several event loops with the same state; must not block.
+    public typealias Invoke = @Sendable (ActionCall, (any StepState)?) -> ActionOutcome
 
     /// The name YAML pipelines use, e.g. `_notify_room`.
     public let name: String
@@ -96,9 +101,9 @@ private final class ActionBox: @unchecked Sendable {
 }
 
 /// Holds whatever `instantiate` returned, behind `step_state`.
-private final class StepStateBox {
-    let value: AnyObject?
-    init(_ value: AnyObject?) { self.value = value }
+private final class StepStateBox: Sendable {
+    let value: (any StepState)?
+    init(_ value: (any StepState)?) { self.value = value }
 }
 
 /// A NUL-terminated copy that lives for the rest of the process (descriptor strings are never freed).

@@ -55,8 +55,15 @@ public struct PluginHost: Sendable {
         guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL) else {
             throw Self.openError(file: file, reason: dlerror().map { String(cString: $0) } ?? "unknown dlopen error")
         }
-        let descriptor = try EnteredLibraries.shared.descriptor(of: handle, file: file)
+        let (descriptor, exportsToolchain) = try EnteredLibraries.shared.descriptor(of: handle, file: file)
         let plugin = try validate(descriptor, file: file)
+        if plugin.toolchain != nil, !exportsToolchain {
+            throw PluginLoadError(
+                file: file, kind: .toolchainMismatch,
+                message: "is a Swift plugin (built with \(plugin.toolchain!)) but does not export \(GD_TOOLCHAIN_SYMBOL), so "
+                    + "the engine cannot check its toolchain before running it; list that symbol next to "
+                    + "\(GD_ENTRY_SYMBOL) in the plugin's linker version script")
+        }
         for action in plugin.actions { registry.register(action) }
         plugins.append(plugin)
     }
@@ -185,15 +192,16 @@ final class EnteredLibraries: Sendable {
     static let shared = EnteredLibraries()
 
     private struct Entered: @unchecked Sendable {
-        let result: Result<UnsafePointer<gd_plugin_descriptor>, PluginLoadError>
+        let result: Result<(UnsafePointer<gd_plugin_descriptor>, exportsToolchain: Bool), PluginLoadError>
     }
 
     private let entered = Mutex<[UInt: Entered]>([:])
 
-    /// The descriptor of the library behind `handle`: its toolchain is checked, then its entry function
-    /// called, the first time; later calls give the first outcome (naming `file`).
+    /// The descriptor of the library behind `handle`, and whether it exports its toolchain identity:
+    /// the toolchain is checked, then the entry function called, the first time; later calls give the
+    /// first outcome (naming `file`).
     func descriptor(of handle: UnsafeMutableRawPointer, file: String) throws(PluginLoadError)
-        -> UnsafePointer<gd_plugin_descriptor>
+        -> (UnsafePointer<gd_plugin_descriptor>, exportsToolchain: Bool)
     {
         let key = UInt(bitPattern: handle)
         let outcome = entered.withLock { entered -> Entered in
@@ -210,9 +218,10 @@ final class EnteredLibraries: Sendable {
 
     /// Checks the toolchain symbol (no plugin code runs for that), then calls the entry function.
     private static func enter(_ handle: UnsafeMutableRawPointer, file: String) throws(PluginLoadError)
-        -> UnsafePointer<gd_plugin_descriptor>
+        -> (UnsafePointer<gd_plugin_descriptor>, exportsToolchain: Bool)
     {
-        if let symbol = dlsym(handle, GD_TOOLCHAIN_SYMBOL) {
+        let toolchainSymbol = dlsym(handle, GD_TOOLCHAIN_SYMBOL)
+        if let symbol = toolchainSymbol {
             let text = symbol.assumingMemoryBound(to: CChar.self)
             let theirs = String(decoding: UnsafeRawBufferPointer(start: symbol, count: strnlen(text, 512)), as: UTF8.self)
             let ours = String(cString: gd_toolchain_identity())
@@ -232,6 +241,6 @@ final class EnteredLibraries: Sendable {
                 file: file, kind: .nullDescriptor,
                 message: "\(GD_ENTRY_SYMBOL) returned NULL; the plugin must return its descriptor (did its setup fail?)")
         }
-        return descriptor
+        return (descriptor, toolchainSymbol != nil)
     }
 }

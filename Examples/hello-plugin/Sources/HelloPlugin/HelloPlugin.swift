@@ -50,12 +50,12 @@ let helloPlugin = PluginDefinition(
 )
 
 /// The greeting fixed at start-up.
-final class Greeting {
+final class Greeting: Sendable {
     let text: String
     init(_ text: String) { self.text = text }
 }
 
-/// The entry symbol, the only one the library exports (see exports.map).
+/// The entry symbol; with the kit's toolchain identity, the only symbols the library exports (see exports.map).
 @_cdecl("godispatch_plugin_entry_v1")
 public func godispatchPluginEntry(_ host: UnsafePointer<gd_host_api>?) -> UnsafePointer<gd_plugin_descriptor>? {
     helloPlugin.export(host: host)
