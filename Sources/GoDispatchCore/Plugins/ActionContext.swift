@@ -85,10 +85,11 @@ struct ActionContext {
                 FrameEncoder.message(event: message.event, target: target, payloadJSON: $0, from: origin.user.id)
             }
         case .json(let json):
-            guard (try? JSONReader(json).validate()) != nil else {
+            guard let value = try? JSONReader(json).validate() else {
                 throw .invalid("the payload is not exactly one JSON value")
             }
-            return FrameEncoder.message(event: message.event, target: target, payloadJSON: json, from: origin.user.id)
+            return FrameEncoder.message(
+                event: message.event, target: target, payloadJSON: UnsafeRawBufferPointer(rebasing: json[value]), from: origin.user.id)
         }
     }
 
