@@ -95,7 +95,7 @@ public struct ConfigLoader: Sendable {
     private static func readServer(_ node: Node, into server: inout ServerSettings, reader: inout YAMLNodeReader) {
         let keys = [
             "listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes", "allowed_origins",
-        ]
+        ] + handshakeKeys
         guard let members = reader.mapping(node, at: "server", allowed: keys) else { return }
         for member in members {
             let path = "server.\(member.key)"
@@ -127,6 +127,8 @@ public struct ConfigLoader: Sendable {
                 if let value = reader.duration(member.value, at: path) { server.idleTimeout = value }
             case "allowed_origins":
                 server.allowedOrigins = reader.stringList(member.value, at: path)?.map(\.value) ?? []
+            case "handshake_timeout", "max_pending_handshakes":
+                readHandshake(member.key, member.value, into: &server, reader: &reader)
             default: break
             }
         }
@@ -188,7 +190,7 @@ public struct ConfigLoader: Sendable {
     }
 
     private static func readConnections(_ node: Node, into settings: inout ConnectionSettings, reader: inout YAMLNodeReader) {
-        let keys = ["per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit"]
+        let keys = ["per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit", "per_ip"]
         guard let members = reader.mapping(node, at: "connections", allowed: keys) else { return }
         for member in members {
             let path = "connections.\(member.key)"
@@ -208,6 +210,8 @@ public struct ConfigLoader: Sendable {
                 if let value = reader.int(member.value, at: path, range: 1...1_000_000) { settings.maxRoomsPerConnection = value }
             case "rate_limit":
                 settings.rateLimit = readRateLimit(member.value, reader: &reader)
+            case "per_ip":
+                settings.perIP = readPerIP(member.value, reader: &reader)
             default: break
             }
         }

@@ -42,6 +42,10 @@ public struct ServerSettings: Sendable {
     public var maxOutboundBytes: Int = 4 << 20
     /// Browser origins allowed to connect; empty = any. Others get 403 (cross-site WebSocket hijacking).
     public var allowedOrigins: [String] = []
+    /// A connection still without its upgrade (or its plain HTTP answer) after this long is closed (default 10 s).
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Most connections in their handshake at once, server-wide (default 1024); more are closed at accept.
+    public var maxPendingHandshakes: Int = 1024
 }
 
 /// `auth:`
@@ -90,6 +94,8 @@ public struct ConnectionSettings: Sendable {
     public var maxRoomsPerConnection: Int = 100
     /// Per-connection message rate limit; nil = none.
     public var rateLimit: RateLimitSettings?
+    /// `connections.per_ip`: limits per client address; nil = none.
+    public var perIP: PerIPSettings?
 }
 
 /// `connections.rate_limit`: `messages` per `per`, bursts up to `burst`.
