@@ -98,9 +98,15 @@ extension Engine {
             ignored.append("auth.jwt")
         }
         if old.server.allowedOrigins != settings.server.allowedOrigins { ignored.append("server.allowed_origins") }
+        if old.server.handshakeTimeout != settings.server.handshakeTimeout
+            || old.server.maxPendingHandshakes != settings.server.maxPendingHandshakes
+        {
+            ignored.append("server.handshake_timeout, server.max_pending_handshakes")
+        }
         if old.connections.perUserLimit != settings.connections.perUserLimit || old.connections.strategy != settings.connections.strategy
             || old.connections.maxTotal != settings.connections.maxTotal
             || old.connections.maxRoomsPerConnection != settings.connections.maxRoomsPerConnection
+            || old.connections.perIP != settings.connections.perIP
         {
             ignored.append("connections (limits)")
         }

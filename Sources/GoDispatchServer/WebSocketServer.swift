@@ -24,9 +24,11 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let serverChannel = Mutex<(any Channel)?>(nil)
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
     private let leeway: TimeInterval
+    private let gate: HandshakeGate
 
     /// Builds a server for `engine` (whose fan-out should be ``makeFanOut()``), with the standard gateway:
-    /// request logging, JWT authentication, then the per-user connection limit.
+    /// request logging, the per-address limits, the origin allow-list, the server's connection cap, JWT
+    /// authentication, then the per-user connection limit. Sockets pass its ``HandshakeGate`` before all that.
     public init(engine: Engine, group: (any EventLoopGroup)? = nil, logger: Logger) async throws(TokenKeyError) {
         let config = engine.config.settings
         self.engine = engine
@@ -39,7 +41,10 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle)
         }
         self.logger = logger
+        self.gate = HandshakeGate(
+            limit: settings.maxPendingHandshakes, timeout: TimeAmount(checked: settings.handshakeTimeout), logger: logger)
         var middlewares: [any GatewayMiddleware] = [RequestLoggingMiddleware(logger: logger)]
+        if let perIP = config.connections.perIP { middlewares.append(PerIPLimitMiddleware(settings: perIP)) }
         if !config.server.allowedOrigins.isEmpty {
             middlewares.append(OriginMiddleware(allowed: config.server.allowedOrigins))
         }
@@ -87,8 +92,22 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     /// The bound port, once started.
     public var port: Int? { serverChannel.withLock { $0?.localAddress?.port } }
 
+    /// Sockets accepted and not yet upgraded (nor answered and closed).
+    public var pendingHandshakes: Int { gate.pending }
+    /// Sockets closed at accept since start because `server.max_pending_handshakes` were pending.
+    public var refusedHandshakes: Int { gate.refused }
+    /// Sockets closed since start because they did not finish their handshake in `server.handshake_timeout`.
+    public var timedOutHandshakes: Int { gate.timedOut }
+
+    /// Sets up an accepted socket: through the ``HandshakeGate`` (or closed at once when it is full), then
+    /// HTTP with the WebSocket upgrade.
     private func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
-        let context = UpgradeContext()
+        guard let ticket = gate.admit(channel) else {
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(RefusedSocketHandler())
+            }
+        }
+        let context = UpgradeContext(handshake: ticket)
         let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: settings.path)
         let upgrader = WebSocketUpgrader(
             shouldUpgrade: { [self] channel, head in shouldUpgrade(channel, head, context) },
@@ -106,16 +125,23 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private func shouldUpgrade(_ channel: any Channel, _ head: HTTPRequestHead, _ context: UpgradeContext)
         -> EventLoopFuture<HTTPHeaders?>
     {
-        let request = RequestMetadata(
+        var request = RequestMetadata(
             id: String(UInt32.random(in: 0...UInt32.max), radix: 16),
             remoteAddress: channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown",
             uri: head.uri, headers: head.headers)
+        request.peerAddress = channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)
         guard request.path == settings.path else { return channel.eventLoop.makeSucceededFuture(nil) }
-        let gateway = self.gateway
-        return channel.eventLoop.makeFutureWithTask { await gateway.decide(request) }.map { decision in
+        let (gateway, metadata) = (self.gateway, request)
+        return channel.eventLoop.makeFutureWithTask { await gateway.decide(metadata) }.map { decision in
             switch decision {
             case .upgrade(let accepted):
                 context.accepted = accepted
+                let leases = accepted.leases
+                if !leases.isEmpty {
+                    channel.closeFuture.whenComplete { _ in leases.forEach { $0.release() } }
+                }
+                // No Sec-WebSocket-Extensions: every extension offered (permessage-deflate…) is declined,
+                // so a frame with a reserved bit set is a protocol error (1002).
                 return HTTPHeaders()
             case .reject(let rejection):
                 context.rejection = rejection
@@ -125,6 +151,10 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     }
 
     private func upgraded(_ channel: any Channel, _ context: UpgradeContext) -> EventLoopFuture<Void> {
+        context.handshake?.finish()
+        // A socket that closed while the gateway decided (or timed out) never becomes a connection: its
+        // handlers would not see it go inactive.
+        guard channel.isActive else { return channel.eventLoop.makeSucceededVoidFuture() }
         guard let request = context.accepted, let identity = request.identity else {
             return channel.close()
         }

@@ -4,53 +4,6 @@ import Testing
 
 @testable import GoDispatchServer
 
-/// A client frame as it travels on the wire: header, masking key, masked payload.
-private func clientFrame(
-    opcode: UInt8, fin: Bool = true, payload: [UInt8], masked: Bool = true, reserved: UInt8 = 0,
-    key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
-) -> [UInt8] {
-    var bytes: [UInt8] = [(fin ? 0x80 : 0) | reserved | opcode]
-    let mask: UInt8 = masked ? 0x80 : 0
-    switch payload.count {
-    case ..<126: bytes.append(mask | UInt8(payload.count))
-    case ..<65536: bytes += [mask | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-    default:
-        bytes.append(mask | 127)
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8((payload.count >> shift) & 0xFF)) }
-    }
-    guard masked else { return bytes + payload }
-    bytes += key
-    for (index, byte) in payload.enumerated() { bytes.append(byte ^ key[index % 4]) }
-    return bytes
-}
-
-/// What a parser delivers, in a form tests can compare.
-private enum Delivered: Equatable {
-    case text(String), binary, ping([UInt8]), pong, close(UInt16?, String)
-}
-
-/// Feeds `chunks` to a fresh parser and returns what it delivered, or the error it stopped with.
-private func parse(_ chunks: [[UInt8]], limit: Int = 1 << 20) -> (delivered: [Delivered], error: WebSocketProtocolError?) {
-    var parser = WebSocketFrameParser(maxMessageBytes: limit)
-    var delivered: [Delivered] = []
-    do {
-        for chunk in chunks {
-            try parser.consume(ByteBuffer(bytes: chunk)) { message in
-                switch message {
-                case .text(let bytes): delivered.append(.text(String(decoding: bytes, as: UTF8.self)))
-                case .binary: delivered.append(.binary)
-                case .ping(let data): delivered.append(.ping(Array(data.readableBytesView)))
-                case .pong: delivered.append(.pong)
-                case .close(let code, let reason): delivered.append(.close(code, reason))
-                }
-            }
-        }
-        return (delivered, nil)
-    } catch {
-        return (delivered, error)
-    }
-}
-
 @Suite("WebSocket framing (RFC 6455) of client bytes")
 struct WebSocketFramingTests {
     @Test func aFrameSplitIntoSingleBytesIsDeliveredOnceWhole() {

@@ -96,7 +96,7 @@ public struct ConfigLoader: Sendable {
         let keys = [
             "listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes", "allowed_origins",
             "shutdown_timeout",
-        ]
+        ] + handshakeKeys
         guard let members = reader.mapping(node, at: "server", allowed: keys) else { return }
         for member in members {
             let path = "server.\(member.key)"
@@ -130,6 +130,8 @@ public struct ConfigLoader: Sendable {
                 server.allowedOrigins = reader.stringList(member.value, at: path)?.map(\.value) ?? []
             case "shutdown_timeout":
                 if let value = reader.duration(member.value, at: path) { server.shutdownTimeout = value }
+            case "handshake_timeout", "max_pending_handshakes":
+                readHandshake(member.key, member.value, into: &server, reader: &reader)
             default: break
             }
         }
@@ -191,7 +193,9 @@ public struct ConfigLoader: Sendable {
     }
 
     private static func readConnections(_ node: Node, into settings: inout ConnectionSettings, reader: inout YAMLNodeReader) {
-        let keys = ["per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit", "max_inbox_bytes"]
+        let keys = [
+            "per_user_limit", "strategy", "max_total", "max_rooms_per_connection", "rate_limit", "max_inbox_bytes", "per_ip",
+        ]
         guard let members = reader.mapping(node, at: "connections", allowed: keys) else { return }
         for member in members {
             let path = "connections.\(member.key)"
@@ -213,6 +217,8 @@ public struct ConfigLoader: Sendable {
                 settings.rateLimit = readRateLimit(member.value, reader: &reader)
             case "max_inbox_bytes":
                 if let value = reader.int(member.value, at: path, range: 1024...(1 << 30)) { settings.maxInboxBytes = value }
+            case "per_ip":
+                settings.perIP = readPerIP(member.value, reader: &reader)
             default: break
             }
         }

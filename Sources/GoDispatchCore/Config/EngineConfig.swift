@@ -44,6 +44,10 @@ public struct ServerSettings: Sendable {
     public var allowedOrigins: [String] = []
     /// On SIGTERM, how long shutdown waits for close handshakes and in-flight HTTP callouts (default 10 s).
     public var shutdownTimeout: Duration = .seconds(10)
+    /// A connection still without its upgrade (or its plain HTTP answer) after this long is closed (default 10 s).
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Most connections in their handshake at once, server-wide (default 1024); more are closed at accept.
+    public var maxPendingHandshakes: Int = 1024
 }
 
 /// `auth:`
@@ -95,6 +99,8 @@ public struct ConnectionSettings: Sendable {
     /// Most bytes of messages that may wait behind a pending action on one connection (default 1 MiB);
     /// more get a `busy` error.
     public var maxInboxBytes: Int = 1 << 20
+    /// `connections.per_ip`: limits per client address; nil = none.
+    public var perIP: PerIPSettings?
 }
 
 /// `connections.rate_limit`: `messages` per `per`, bursts up to `burst`.

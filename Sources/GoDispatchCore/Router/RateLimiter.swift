@@ -29,6 +29,15 @@ public struct RateLimiter: Sendable {
         tokens = self.burst
     }
 
+    /// True if the bucket has grown back to full by `now`: the limiter is then no different from a fresh
+    /// one, so a table of limiters may drop it.
+    public func isFull(at now: ContinuousClock.Instant) -> Bool {
+        guard let last else { return true }
+        let elapsed = now - last
+        let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        return tokens + nanoseconds * tokensPerNanosecond >= burst
+    }
+
     /// Spends one token if there is one.
     public mutating func admit(at now: ContinuousClock.Instant) -> Decision {
         if let last {

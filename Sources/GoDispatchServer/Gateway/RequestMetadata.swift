@@ -1,4 +1,5 @@
 import Foundation
+import GoDispatchCore
 import NIOHTTP1
 
 /// What the gateway knows about an upgrade request: built from the HTTP request, then enriched by
@@ -20,6 +21,12 @@ public struct RequestMetadata: Sendable {
     public var identity: Identity?
     /// Set by the connection limit: how many of the user's oldest connections to close after the upgrade.
     public var evictOldest: Int = 0
+    /// The socket peer's IP address (nil if it has none, e.g. a Unix socket).
+    public var peerAddress: IPAddress?
+    /// Set by the per-address limit: the client's address (the peer, or what a trusted proxy forwarded).
+    public var clientAddress: IPAddress?
+    /// What the accepted connection holds until it closes; the server releases them when its channel closes.
+    public var leases: [ConnectionLease] = []
 
     /// Who a verified token says the client is.
     public struct Identity: Sendable, Equatable {

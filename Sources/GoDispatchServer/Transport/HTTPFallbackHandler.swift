@@ -54,4 +54,8 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler,
 final class UpgradeContext: @unchecked Sendable {
     var accepted: RequestMetadata?
     var rejection: GatewayRejection?
+    /// The channel's place in the handshake, finished once it is upgraded.
+    let handshake: HandshakeTicket?
+
+    init(handshake: HandshakeTicket?) { self.handshake = handshake }
 }

@@ -3,8 +3,9 @@ import Logging
 import NIOCore
 
 /// Pumps one client's bytes into the router: its ``WebSocketFrameParser`` turns them into messages,
-/// then text → route, binary → error frame, ping → pong, close → close handshake, broken framing →
-/// the connection fails with 1002 (or 1009 when too large). Keepalive and idle close are the loop's
+/// then text → route, binary → error frame, ping → pong, close → close handshake (the code echoed), broken
+/// framing or an invalid close code → the connection fails with 1002 (1007 for text that is not UTF-8,
+/// 1009 for a message too large). Keepalive and idle close are the loop's
 /// ``ConnectionSweeper``'s.
 ///
 /// Knows nothing of rooms or users beyond the core `Connection` it feeds.
@@ -49,11 +50,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         switch message {
         case .text(let bytes):
             guard !transport.closing else { return }
-            guard bytes.withUnsafeBytes({ UTF8Validation.isValid($0) }) else {
-                transport.closeOnLoop(code: 1007, reason: "text message is not valid UTF-8")
-                return
-            }
-            router.handle(bytes, from: connection)
+            router.handle(bytes, from: connection)  // the parser has checked it is UTF-8
         case .binary:
             transport.send(FrameEncoder.error(.unsupported, "binary frames are not supported; send JSON text frames"))
         case .ping(let data):

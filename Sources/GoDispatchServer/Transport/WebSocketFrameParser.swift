@@ -1,8 +1,9 @@
+import GoDispatchCore
 import NIOCore
 
 /// A complete message (or control frame) read from a client.
 enum WebSocketInbound {
-    /// A text message, unmasked and reassembled (not yet checked for valid UTF-8).
+    /// A text message, unmasked, reassembled and checked to be well-formed UTF-8.
     case text([UInt8])
     /// A binary message (the engine does not accept them; its bytes are dropped).
     case binary
@@ -10,7 +11,7 @@ enum WebSocketInbound {
     case ping(ByteBuffer)
     /// A pong.
     case pong
-    /// A close frame: its code (nil if it had none) and reason.
+    /// A close frame: its code (nil if it had none; otherwise one a client may send) and its UTF-8 reason.
     case close(code: UInt16?, reason: String)
 }
 
@@ -18,6 +19,8 @@ enum WebSocketInbound {
 enum WebSocketProtocolError: Error, Equatable {
     /// Not valid RFC 6455 framing (close code 1002).
     case protocolViolation(String)
+    /// A text message or a close reason that is not well-formed UTF-8 (close code 1007).
+    case invalidUTF8(String)
     /// A message longer than `server.max_message_bytes` (close code 1009).
     case messageTooLarge(limit: Int)
 
@@ -25,6 +28,7 @@ enum WebSocketProtocolError: Error, Equatable {
     var closeCode: UInt16 {
         switch self {
         case .protocolViolation: 1002
+        case .invalidUTF8: 1007
         case .messageTooLarge: 1009
         }
     }
@@ -32,25 +36,31 @@ enum WebSocketProtocolError: Error, Equatable {
     /// The close reason sent to the client.
     var reason: String {
         switch self {
-        case .protocolViolation(let what): what
+        case .protocolViolation(let what), .invalidUTF8(let what): what
         case .messageTooLarge(let limit): "message too large (limit \(limit) bytes)"
         }
     }
 }
 
 /// Reads client frames (RFC 6455 §5) from the bytes of a connection: checks the framing, unmasks,
-/// reassembles fragmented messages and enforces the message size limit. Bytes of an incomplete frame
-/// are kept until the rest arrives; nothing else is held between reads, so an idle connection costs
-/// nothing here.
+/// reassembles fragmented messages, enforces the message size limit and checks text as it arrives —
+/// fragment by fragment, and within a frame read by read — so invalid UTF-8 fails the connection at the
+/// first bad byte (§8.1), not at the end of the message. Bytes of an incomplete frame are kept until the
+/// rest arrives; between messages only a few bytes of state remain, so an idle connection costs
+/// next to nothing here.
 struct WebSocketFrameParser {
     /// The longest message accepted, in bytes (all fragments together).
     let maxMessageBytes: Int
     /// The start of a frame whose rest has not arrived yet.
     private var partial: ByteBuffer?
+    /// Payload bytes of the frame in `partial` already checked as UTF-8 (text frames only).
+    private var partialChecked = 0
     /// The fragments so far of an unfinished message.
     private var fragments: [UInt8]?
     /// The unfinished message is binary.
     private var fragmentsAreBinary = false
+    /// The UTF-8 state of the text message being read; back at its start whenever a message ends well.
+    private var utf8 = UTF8StreamValidator()
 
     init(maxMessageBytes: Int) { self.maxMessageBytes = maxMessageBytes }
 
@@ -88,87 +98,108 @@ struct WebSocketFrameParser {
         _ input: inout ByteBuffer, deliver: (WebSocketInbound) -> Void
     ) throws(WebSocketProtocolError) -> Bool {
         let start = input.readerIndex
-        guard input.readableBytes >= 2,
-            let first = input.getInteger(at: start, as: UInt8.self),
-            let second = input.getInteger(at: start + 1, as: UInt8.self)
-        else { return false }
-        let fin = first & 0x80 != 0
-        let opcode = first & 0x0F
-        guard first & 0x70 == 0 else { throw .protocolViolation("reserved bits set (no extension was negotiated)") }
-        guard second & 0x80 != 0 else { throw .protocolViolation("client frames must be masked") }
-
-        var headerLength = 2
-        var length = Int(second & 0x7F)
-        if length == 126 {
-            guard let extended = input.getInteger(at: start + 2, as: UInt16.self) else { return false }
-            length = Int(extended)
-            headerLength = 4
-        } else if length == 127 {
-            guard let extended = input.getInteger(at: start + 2, as: UInt64.self) else { return false }
-            guard extended <= UInt64(Int32.max) else { throw .messageTooLarge(limit: maxMessageBytes) }
-            length = Int(extended)
-            headerLength = 10
+        guard let header = try WebSocketFrameHeader.read(input, at: start, maxMessageBytes: maxMessageBytes) else {
+            return false
         }
-        headerLength += 4  // the masking key
-
-        let isControl = opcode & 0x08 != 0
-        if isControl {
-            guard fin else { throw .protocolViolation("control frames must not be fragmented") }
-            guard length <= 125 else { throw .protocolViolation("control frame longer than 125 bytes") }
-        } else if (fragments?.count ?? 0) + length > maxMessageBytes {
-            throw .messageTooLarge(limit: maxMessageBytes)
-        }
-        guard input.readableBytes >= headerLength + length else { return false }
-
-        let payload = Self.unmask(input, payloadAt: start + headerLength, length: length, keyAt: start + headerLength - 4)
-        input.moveReaderIndex(forwardBy: headerLength + length)
-
-        switch opcode {
+        let isText: Bool
+        switch header.opcode {
         case 0x1, 0x2:
             guard fragments == nil else {
                 throw .protocolViolation("a new message began before the fragmented one finished")
             }
-            if fin {
-                deliver(opcode == 0x1 ? .text(payload) : .binary)
-            } else {
-                fragments = payload
-                fragmentsAreBinary = opcode == 0x2
-            }
+            isText = header.opcode == 0x1
         case 0x0:
             guard fragments != nil else { throw .protocolViolation("continuation frame with no message to continue") }
+            isText = !fragmentsAreBinary
+        default:
+            isText = false
+        }
+        if !header.isControl, (fragments?.count ?? 0) + header.length > maxMessageBytes {
+            throw .messageTooLarge(limit: maxMessageBytes)
+        }
+        let available = input.readableBytes - header.size
+        guard available >= header.length else {
+            if isText, available > partialChecked { try checkUTF8(ofIncomplete: input, header, upTo: available) }
+            return false
+        }
+
+        let payload = Self.unmask(
+            input, payloadAt: start + header.size, length: header.length, keyAt: start + header.maskingKeyOffset)
+        input.moveReaderIndex(forwardBy: header.size + header.length)
+        let checked = partialChecked
+        partialChecked = 0
+        if isText {
+            let valid = payload.withUnsafeBytes { utf8.consume(UnsafeRawBufferPointer(rebasing: $0[checked...])) }
+            guard valid else { throw .invalidUTF8("text message is not valid UTF-8") }
+            guard !header.fin || utf8.isComplete else { throw .invalidUTF8("text message ends inside a character") }
+        }
+
+        switch header.opcode {
+        case 0x1, 0x2:
+            if header.fin {
+                deliver(isText ? .text(payload) : .binary)
+            } else {
+                fragments = payload
+                fragmentsAreBinary = !isText
+            }
+        case 0x0:
             fragments!.append(contentsOf: payload)
-            if fin {
+            if header.fin {
                 let message = fragments!
                 fragments = nil
                 deliver(fragmentsAreBinary ? .binary : .text(message))
             }
         case 0x8:
-            switch payload.count {
-            case 0: deliver(.close(code: nil, reason: ""))
-            case 1: throw .protocolViolation("close frame with a 1-byte payload")
-            default:
-                let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
-                deliver(.close(code: code, reason: String(decoding: payload[2...], as: UTF8.self)))
-            }
+            deliver(try Self.close(payload))
         case 0x9:
             deliver(.ping(ByteBuffer(bytes: payload)))
-        case 0xA:
-            deliver(.pong)
         default:
-            throw .protocolViolation("unknown opcode \(opcode)")
+            deliver(.pong)
         }
         return true
     }
 
-    /// Copies `length` payload bytes at `payloadAt`, XOR-ed with the 4-byte masking key at `keyAt`.
-    private static func unmask(_ buffer: ByteBuffer, payloadAt offset: Int, length: Int, keyAt keyOffset: Int)
-        -> [UInt8]
-    {
+    /// Checks the payload bytes of an incomplete text frame that arrived since the last read, so a bad
+    /// byte fails the connection now rather than when the frame (or the message) is complete.
+    private mutating func checkUTF8(
+        ofIncomplete input: ByteBuffer, _ header: WebSocketFrameHeader, upTo available: Int
+    ) throws(WebSocketProtocolError) {
+        let start = input.readerIndex
+        let fresh = Self.unmask(
+            input, payloadAt: start + header.size + partialChecked, length: available - partialChecked,
+            keyAt: start + header.maskingKeyOffset, keyPhase: partialChecked)
+        guard fresh.withUnsafeBytes({ utf8.consume($0) }) else { throw .invalidUTF8("text message is not valid UTF-8") }
+        partialChecked = available
+    }
+
+    /// A close frame's payload as a message: nothing, or a code a client may send and a UTF-8 reason.
+    private static func close(_ payload: [UInt8]) throws(WebSocketProtocolError) -> WebSocketInbound {
+        guard !payload.isEmpty else { return .close(code: nil, reason: "") }
+        guard payload.count >= 2 else { throw .protocolViolation("close frame with a 1-byte payload") }
+        let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
+        guard WebSocketCloseCode.isValidFromPeer(code) else {
+            throw .protocolViolation("invalid close code \(code)")
+        }
+        let reason = payload[2...]
+        guard reason.withUnsafeBytes({ UTF8Validation.isValid($0) }) else {
+            throw .invalidUTF8("close reason is not valid UTF-8")
+        }
+        return .close(code: code, reason: String(decoding: reason, as: UTF8.self))
+    }
+
+    /// Copies `length` payload bytes at `payloadAt`, XOR-ed with the 4-byte masking key at `keyAt`;
+    /// `keyPhase` is the position of the first byte within the payload (the key repeats every 4 bytes).
+    private static func unmask(
+        _ buffer: ByteBuffer, payloadAt offset: Int, length: Int, keyAt keyOffset: Int, keyPhase: Int = 0
+    ) -> [UInt8] {
         guard length > 0 else { return [] }
         return buffer.withUnsafeReadableBytes { raw in
             let base = offset - buffer.readerIndex
             let keyBase = keyOffset - buffer.readerIndex
-            let key = (raw[keyBase], raw[keyBase + 1], raw[keyBase + 2], raw[keyBase + 3])
+            let key = (
+                raw[keyBase + (keyPhase & 3)], raw[keyBase + ((keyPhase + 1) & 3)],
+                raw[keyBase + ((keyPhase + 2) & 3)], raw[keyBase + ((keyPhase + 3) & 3)]
+            )
             return [UInt8](unsafeUninitializedCapacity: length) { out, count in
                 var i = 0
                 while i + 4 <= length {
