@@ -29,7 +29,11 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     /// Builds a server for `engine` (whose fan-out should be ``makeFanOut()``), with the standard gateway:
     /// request logging, the per-address limits, the origin allow-list, the server's connection cap, JWT
     /// authentication, then the per-user connection limit. Sockets pass its ``HandshakeGate`` before all that.
-    public init(engine: Engine, group: (any EventLoopGroup)? = nil, logger: Logger) async throws(TokenKeyError) {
+    /// `clock` is the wall clock tokens are judged by (`exp`, `nbf`, expiry of open connections); tests
+    /// inject their own.
+    public init(
+        engine: Engine, group: (any EventLoopGroup)? = nil, clock: @escaping @Sendable () -> Date = Date.init, logger: Logger
+    ) async throws(TokenKeyError) {
         let config = engine.config.settings
         self.engine = engine
         self.settings = config.server
@@ -38,7 +42,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.batchers = PerEventLoop(group: self.group) { FlushBatcher(eventLoop: $0) }
         let (ping, idle) = (TimeAmount(checked: settings.pingInterval), TimeAmount(checked: settings.idleTimeout))
         self.sweepers = PerEventLoop(group: self.group) {
-            ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle)
+            ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle, clock: clock)
         }
         self.logger = logger
         self.gate = HandshakeGate(
@@ -51,7 +55,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         if let maxTotal = config.connections.maxTotal {
             middlewares.append(ConnectionCapMiddleware(state: engine.state, maxTotal: maxTotal))
         }
-        let verifier = try await TokenVerifier(settings: config.auth.jwt)
+        let verifier = try await TokenVerifier(settings: config.auth.jwt, now: clock)
         middlewares.append(JWTAuthMiddleware(verifier: verifier))
         engine.router.systemEvents.install(TokenRefreshHandler(verifier: verifier))
         self.leeway = verifier.leeway

@@ -136,21 +136,31 @@ struct SecurityTests {
     }
 
     @Test func anUnrefreshedTokenClosesTheConnectionWith4003() async throws {
-        let h = try await ServerHarness(auth: "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 0s }")
-        let client = try await h.connect(token: try await ServerHarness.token(expiresIn: 1.5))
+        let clock = ManualWallClock()
+        let h = try await ServerHarness(auth: "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 0s }", clock: { clock.now })
+        let client = try await h.connect(token: try await ServerHarness.token(expiresIn: 60, now: clock.now))
+        try await client.send(#"{"event":"echo","payload":1}"#)
+        #expect(await client.nextJSON()?["payload"] == .number("1"), "alive before its token expires")
+        clock.advance(by: 61)
         #expect(await client.closeCode() == 4003)
         await h.stop()
     }
 
     @Test func refreshInTimeKeepsTheConnectionAndReplacesPermissions() async throws {
-        let h = try await ServerHarness(auth: "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 0s }")
-        let client = try await h.connect(token: try await ServerHarness.token(expiresIn: 1.5))
-        let fresh = try await ServerHarness.token(perms: ["chat:write"], expiresIn: 3600)
+        let clock = ManualWallClock()
+        let h = try await ServerHarness(auth: "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 0s }", clock: { clock.now })
+        let client = try await h.connect(token: try await ServerHarness.token(expiresIn: 60, now: clock.now))
+        let fresh = try await ServerHarness.token(perms: ["chat:write"], expiresIn: 3600, now: clock.now)
         try await client.send(#"{"event":"auth.refresh","payload":{"token":"\#(fresh)"}}"#)
         let refreshed = try #require(await client.nextJSON())
         #expect(refreshed["event"] == .string("auth.refreshed"))
-        // Past the first token's expiry, nothing arrives: the connection stays.
-        #expect(await client.next(timeout: .seconds(3)) == nil)
+        // Past the first token's expiry (and a few sweeps later), the connection stays.
+        clock.advance(by: 61)
+        for round in 0..<3 {
+            try await client.send(#"{"event":"echo","payload":\#(round)}"#)
+            #expect(await client.nextJSON()?["payload"] == .number("\(round)"))
+            try await Task.sleep(for: .seconds(1))  // let a sweep (every second) judge the new deadline
+        }
         try await client.send(#"{"event":"room.join","target":"lobby"}"#)
         #expect(await client.nextJSON()?["event"] == .string("joined"))
         try await client.send(#"{"event":"chat.send","target":"lobby","payload":{"text":"now allowed"}}"#)

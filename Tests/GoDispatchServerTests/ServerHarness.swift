@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOWebSocket
+import Synchronization
 
 /// A real server on 127.0.0.1 (port 0) with the real bundled plugins, and helpers to sign tokens and
 /// connect real WebSocket clients.
@@ -45,7 +46,7 @@ final class ServerHarness: Sendable {
     init(
         config extra: String = "", events: String = ServerHarness.chatEvents,
         auth: String = "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 2s }", serverExtra: String = "",
-        threads: Int = 2
+        threads: Int = 2, clock: @escaping @Sendable () -> Date = Date.init
     ) async throws {
         let yaml = """
             server: { listen: "127.0.0.1:0", max_message_bytes: 1024\(serverExtra) }
@@ -60,18 +61,19 @@ final class ServerHarness: Sendable {
             settings: settings, pluginsDirectory: try makePluginDirectory(bundledPlugins),
             fanOut: WebSocketServer.makeFanOut(), httpCallout: Self.callout, logger: logger)
         server = try await WebSocketServer(
-            engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger)
+            engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: threads), clock: clock, logger: logger)
         port = try await server.start(port: 0).port!
     }
 
     /// Signs claims with HS256 and the server's secret (or `secret`).
     static func token(
-        sub: String? = "alice", perms: [String]? = nil, expiresIn: TimeInterval = 3600, secret: String = secret
+        sub: String? = "alice", perms: [String]? = nil, expiresIn: TimeInterval = 3600, secret: String = secret,
+        now: Date = Date()
     ) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         return try await keys.sign(
-            TokenClaims(sub: sub, expires: Date().addingTimeInterval(expiresIn), perms: perms))
+            TokenClaims(sub: sub, expires: now.addingTimeInterval(expiresIn), perms: perms))
     }
 
     /// Connects with a token in the `Authorization` header (or the query, or none).
@@ -158,4 +160,13 @@ extension JSONValue {
         guard self["event"] == .string("error"), case .string(let code)? = self["payload"]?["code"] else { return nil }
         return code
     }
+}
+
+/// A wall clock the test moves by hand (token expiry is judged by it).
+final class ManualWallClock: Sendable {
+    private let current = Mutex(Date())
+    /// The time now.
+    var now: Date { current.withLock { $0 } }
+    /// Moves the clock forward.
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Keeps the connections of one event loop alive and honest with one repeating task instead of
@@ -5,20 +6,29 @@ import NIOCore
 /// `idleTimeout` (1001) and those whose token has expired (4003). A sweep runs every second, or more
 /// often when the intervals are shorter, so deadlines are kept to within one sweep.
 ///
-/// Confined to its event loop.
-final class ConnectionSweeper: @unchecked Sendable {
+/// Its state is bound to its event loop (`NIOLoopBoundBox`).
+final class ConnectionSweeper: Sendable {
+    private struct State {
+        var transports: [ChannelTransport] = []
+        var task: RepeatedTask?
+    }
+
     let eventLoop: any EventLoop
     /// How long a client may be quiet before it is pinged.
     let pingInterval: TimeAmount
     /// How long a client may be silent (not even a pong) before it is closed.
     let idleTimeout: TimeAmount
-    private var transports: [ChannelTransport] = []
-    private var task: RepeatedTask?
+    /// The wall clock token expiry is judged by.
+    let clock: @Sendable () -> Date
+    private let state: NIOLoopBoundBox<State>
 
-    init(eventLoop: any EventLoop, pingInterval: TimeAmount, idleTimeout: TimeAmount) {
+    /// A sweeper for `eventLoop` (made off the loop, used only on it).
+    init(eventLoop: any EventLoop, pingInterval: TimeAmount, idleTimeout: TimeAmount, clock: @escaping @Sendable () -> Date = Date.init) {
         self.eventLoop = eventLoop
+        self.clock = clock
         self.pingInterval = pingInterval
         self.idleTimeout = idleTimeout
+        state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
     }
 
     /// The time between sweeps: a second, or half the shorter interval if that is less.
@@ -28,24 +38,22 @@ final class ConnectionSweeper: @unchecked Sendable {
 
     /// Starts watching `transport` (until ``remove(_:)``).
     func add(_ transport: ChannelTransport) {
-        eventLoop.assertInEventLoop()
-        transport.sweepIndex = transports.count
-        transports.append(transport)
-        if task == nil {
-            task = eventLoop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) { [self] _ in
-                sweep()
+        transport.sweepIndex = state.value.transports.count
+        state.value.transports.append(transport)
+        if state.value.task == nil {
+            state.value.task = eventLoop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) {
+                [self] _ in sweep()
             }
         }
     }
 
     /// Stops watching `transport` (its channel has closed).
     func remove(_ transport: ChannelTransport) {
-        eventLoop.assertInEventLoop()
         let index = transport.sweepIndex
-        guard index >= 0, index < transports.count, transports[index] === transport else { return }
-        let last = transports.removeLast()
-        if index < transports.count {
-            transports[index] = last
+        guard index >= 0, index < state.value.transports.count, state.value.transports[index] === transport else { return }
+        let last = state.value.transports.removeLast()
+        if index < state.value.transports.count {
+            state.value.transports[index] = last
             last.sweepIndex = index
         }
         transport.sweepIndex = -1
@@ -53,9 +61,10 @@ final class ConnectionSweeper: @unchecked Sendable {
 
     private func sweep() {
         let now = NIODeadline.now()
-        let watched = transports  // a sweep may close connections; iterate what was there when it began
+        let wallClock = clock()
+        let watched = state.value.transports  // a sweep may close connections; iterate what was there when it began
         for transport in watched {
-            transport.sweep(now: now, pingInterval: pingInterval, idleTimeout: idleTimeout)
+            transport.sweep(now: now, wallClock: wallClock, pingInterval: pingInterval, idleTimeout: idleTimeout)
         }
     }
 }

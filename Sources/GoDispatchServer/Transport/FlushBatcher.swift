@@ -4,27 +4,34 @@ import NIOCore
 /// flushed once at the end of the loop's current tick, so a burst of deliveries to one client costs
 /// one system call, not one per message.
 ///
-/// Confined to its event loop.
-final class FlushBatcher: @unchecked Sendable {
-    let eventLoop: any EventLoop
-    private var dirty: [ChannelTransport] = []
-    private var scheduled = false
+/// Its state is bound to its event loop (`NIOLoopBoundBox`).
+final class FlushBatcher: Sendable {
+    private struct State {
+        var dirty: [ChannelTransport] = []
+        var scheduled = false
+    }
 
-    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+    let eventLoop: any EventLoop
+    private let state: NIOLoopBoundBox<State>
+
+    /// A batcher for `eventLoop` (made off the loop, used only on it).
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
+    }
 
     /// Queues a flush of `transport`'s channel for the end of this tick.
     func markDirty(_ transport: ChannelTransport) {
-        eventLoop.assertInEventLoop()
-        dirty.append(transport)
-        guard !scheduled else { return }
-        scheduled = true
+        state.value.dirty.append(transport)
+        guard !state.value.scheduled else { return }
+        state.value.scheduled = true
         eventLoop.execute { self.flushAll() }
     }
 
     private func flushAll() {
-        scheduled = false
-        let batch = dirty
-        dirty.removeAll(keepingCapacity: true)
+        state.value.scheduled = false
+        let batch = state.value.dirty
+        state.value.dirty.removeAll(keepingCapacity: true)
         for transport in batch { transport.flushNow() }
     }
 }

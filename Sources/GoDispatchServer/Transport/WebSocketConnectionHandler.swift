@@ -49,7 +49,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendab
     private func handle(_ message: WebSocketInbound) {
         switch message {
         case .text(let bytes):
-            guard !transport.closing else { return }
+            guard transport.isOpen else { return }
             router.handle(bytes, from: connection)  // the parser has checked it is UTF-8
         case .binary:
             transport.send(FrameEncoder.error(.unsupported, "binary frames are not supported; send JSON text frames"))
