@@ -47,6 +47,9 @@ struct PayloadSchemaTests {
         (#"{"type":"text"}"#, "is not a type"),
         (#"{"minLength":-1}"#, "whole number"),
         (#"{"pattern":"(unclosed"}"#, "not a valid regular expression"),
+        (#"{"pattern":"a(?=b)"}"#, "`payload_schema.pattern` is not a valid regular expression: a(?=b) — lookahead `(?=`"),
+        (#"{"pattern":"(a)\\1"}"#, "backreference `\\1` at character 4 is not supported"),
+        (#"{"pattern":"a{0,100000}"}"#, "above the limit of 10000"),
         (#"{"properties":{"a":{"maximum":"big"}}}"#, "payload_schema.properties.a.maximum"),
     ])
     func badSchemasAreLoadErrors(_ schemaJSON: String, _ text: String) {
@@ -83,6 +86,37 @@ struct PayloadSchemaTests {
         #expect(await client.nextFrame()?["payload"]?["message"] == .string("payload must be object"))
         h.send(#"{"event":"chat.send","payload":{"text":"hi"}}"#, from: alice)
         #expect(await client.nextFrame()?["payload"] == .string("hi"))
+    }
+
+    @Test func aHostilePayloadIsJudgedInBoundedSteps() async throws {
+        // 64 KiB of `a` then `!`: exponential for a backtracking engine, linear here.
+        let hostile = String(repeating: "a", count: 65_536) + "!"
+        let compiled = try schema(#"{"properties":{"text":{"type":"string","pattern":"^(a+)+$"}}}"#)
+        let regex = try #require(compiled.properties.first?.schema.pattern?.regex)
+        let (matched, steps) = regex.match(hostile)
+        #expect(!matched)
+        #expect(steps <= regex.programSize * (hostile.unicodeScalars.count + 1))
+        #expect(compiled.firstViolation(in: .object([("text", .string(hostile))])) == SchemaViolation(pointer: "/text", message: "must match ^(a+)+$"))
+
+        let h = try EngineHarness(
+            events: """
+                  chat.send:
+                    payload_schema:
+                      properties:
+                        text: { type: string, pattern: "^(a+)+$" }
+                    pipeline:
+                      - action: _notify_origin
+                        params: { event: ok, payload: "{{payload.text}}" }
+
+                """)
+        let (alice, client) = h.connect("alice")
+        h.send(#"{"event":"chat.send","payload":{"text":"\#(hostile)"}}"#, from: alice)
+        let refused = try #require(await client.nextFrame())
+        #expect(refused.errorCode == "invalid_payload")
+        #expect(refused["payload"]?["message"] == .string("payload at /text must match ^(a+)+$"))
+        let fine = String(hostile.dropLast())
+        h.send(#"{"event":"chat.send","payload":{"text":"\#(fine)"}}"#, from: alice)
+        #expect(await client.nextFrame()?["payload"] == .string(fine))
     }
 
     @Test func aBadSchemaNamesItsLineAtLoad() throws {

@@ -5,7 +5,7 @@ import Foundation
 /// Keywords: `type` (a name or a list of names: object, array, string, number, integer, boolean,
 /// null), `properties`, `required`, `additionalProperties` (true, false or a schema), `enum`, `const`,
 /// `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`, `items`, `minItems`, `maxItems`. Any other
-/// keyword is a load error, so a typo cannot silently disable a check.
+/// keyword is a load error, so a typo cannot silently disable a check. `pattern` is a ``LinearRegex``.
 public final class PayloadSchema: @unchecked Sendable {
     let types: Set<String>?
     let properties: [(name: String, schema: PayloadSchema)]
@@ -15,7 +15,8 @@ public final class PayloadSchema: @unchecked Sendable {
     let constant: JSONValue?
     let minLength: Int?
     let maxLength: Int?
-    let pattern: (source: String, regex: Regex<AnyRegexOutput>)?
+    /// `pattern`, compiled for linear-time search: it runs on the event loop against text a client chose.
+    let pattern: (source: String, regex: LinearRegex)?
     let minimum: Double?
     let maximum: Double?
     let items: PayloadSchema?
@@ -104,10 +105,10 @@ public final class PayloadSchema: @unchecked Sendable {
         switch member("pattern") {
         case nil: pattern = nil
         case .string(let source)?:
-            do {
-                pattern = (source, try Regex(source))
+            do throws(LinearRegexError) {
+                pattern = (source, try LinearRegex(source))
             } catch {
-                throw SchemaError("`\(path).pattern` is not a valid regular expression: \(source)")
+                throw SchemaError("`\(path).pattern` is not a valid regular expression: \(source) — \(error)")
             }
         default: throw SchemaError("`\(path).pattern` must be a string")
         }
@@ -129,7 +130,7 @@ public final class PayloadSchema: @unchecked Sendable {
             let length = text.count
             if let minLength, length < minLength { return SchemaViolation(pointer: pointer, message: "must be at least \(minLength) characters") }
             if let maxLength, length > maxLength { return SchemaViolation(pointer: pointer, message: "must be at most \(maxLength) characters") }
-            if let pattern, (try? pattern.regex.firstMatch(in: text)) == nil {
+            if let pattern, !pattern.regex.matches(text) {
                 return SchemaViolation(pointer: pointer, message: "must match \(pattern.source)")
             }
         case .number(let text):
