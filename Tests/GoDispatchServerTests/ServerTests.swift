@@ -27,7 +27,9 @@ struct ServerTests {
         ])
         #expect(await bob.nextJSON() == expected)
         #expect(await alice.nextJSON() == expected)
-        #expect(await carol.next(timeout: .milliseconds(300)) == nil)
+        // Sentinel: Carol's echo is her next frame; a leaked chat message would have come first.
+        try await carol.send(#"{"event":"echo","payload":"sentinel"}"#)
+        #expect(await carol.nextJSON()?["event"] == .string("echo"), "a non-member received the chat message")
         await h.stop()
     }
 
