@@ -69,30 +69,7 @@ extension ConfigLoader {
     }
 
     private static func readConnectionRate(_ node: Node, at path: String, reader: inout YAMLNodeReader) -> ConnectionRateSettings? {
-        guard let members = reader.mapping(node, at: path, allowed: ["connections", "per", "burst"]) else { return nil }
-        var connections: Int?
-        var per: Duration = .seconds(1)
-        var burst: Int?
-        for member in members {
-            switch member.key {
-            case "connections": connections = reader.int(member.value, at: "\(path).connections", range: 1...1_000_000)
-            case "per":
-                guard let value = reader.duration(member.value, at: "\(path).per") else { continue }
-                guard value > .zero else {
-                    reader.fail(member.value, "`\(path).per` must be longer than 0, e.g. 1s")
-                    continue
-                }
-                per = value
-            case "burst": burst = reader.int(member.value, at: "\(path).burst", range: 1...1_000_000)
-            default: break
-            }
-        }
-        guard let connections else {
-            if !members.contains(where: { $0.key == "connections" }) {
-                reader.fail(node, "`\(path)` needs `connections:`, e.g. { connections: 10, per: 1s, burst: 20 }")
-            }
-            return nil
-        }
-        return ConnectionRateSettings(connections: connections, per: per, burst: burst ?? connections)
+        readTokenBucket(node, at: path, countKey: "connections", example: "{ connections: 10, per: 1s, burst: 20 }", reader: &reader)
+            .map { ConnectionRateSettings(connections: $0.count, per: $0.per, burst: $0.burst) }
     }
 }

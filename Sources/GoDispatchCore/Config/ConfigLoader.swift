@@ -225,24 +225,42 @@ public struct ConfigLoader: Sendable {
     }
 
     private static func readRateLimit(_ node: Node, reader: inout YAMLNodeReader) -> RateLimitSettings? {
-        let path = "connections.rate_limit"
-        guard let members = reader.mapping(node, at: path, allowed: ["messages", "per", "burst"]) else { return nil }
-        var messages: Int?
+        readTokenBucket(
+            node, at: "connections.rate_limit", countKey: "messages", example: "{ messages: 20, per: 1s, burst: 40 }",
+            reader: &reader
+        ).map { RateLimitSettings(messages: $0.count, per: $0.per, burst: $0.burst) }
+    }
+
+    /// A token bucket as written: `{ <countKey>: N, per: 1s, burst: N }` (`per` defaults to 1s, `burst`
+    /// to the count); `per` must be longer than 0.
+    static func readTokenBucket(
+        _ node: Node, at path: String, countKey: String, example: String, reader: inout YAMLNodeReader
+    ) -> (count: Int, per: Duration, burst: Int)? {
+        guard let members = reader.mapping(node, at: path, allowed: [countKey, "per", "burst"]) else { return nil }
+        var count: Int?
         var per: Duration = .seconds(1)
         var burst: Int?
         for member in members {
             switch member.key {
-            case "messages": messages = reader.int(member.value, at: "\(path).messages", range: 1...1_000_000)
-            case "per": per = reader.duration(member.value, at: "\(path).per") ?? per
+            case countKey: count = reader.int(member.value, at: "\(path).\(countKey)", range: 1...1_000_000)
+            case "per":
+                guard let value = reader.duration(member.value, at: "\(path).per") else { continue }
+                guard value > .zero else {
+                    reader.fail(member.value, "`\(path).per` must be longer than 0, e.g. 1s")
+                    continue
+                }
+                per = value
             case "burst": burst = reader.int(member.value, at: "\(path).burst", range: 1...1_000_000)
             default: break
             }
         }
-        guard let messages else {
-            reader.fail(node, "`\(path)` needs `messages:`, e.g. { messages: 20, per: 1s, burst: 40 }")
+        guard let count else {
+            if !members.contains(where: { $0.key == countKey }) {
+                reader.fail(node, "`\(path)` needs `\(countKey):`, e.g. \(example)")
+            }
             return nil
         }
-        return RateLimitSettings(messages: messages, per: per, burst: burst ?? messages)
+        return (count, per, burst ?? count)
     }
 
     private static func readPlugins(
