@@ -6,7 +6,7 @@ import Testing
 @Suite("Promises kept under awkward timing")
 struct FaultTests {
     @Test func aMessageRightAfterARefreshIsJudgedByTheRefreshedPermissions() async throws {
-        let h = try await ServerHarness()
+        try await ServerHarness.with { h in
         let client = try await h.connect("alice")  // no permissions yet
         try await client.send(#"{"event":"room.join","target":"lobby"}"#)
         #expect(await client.nextJSON()?["event"] == .string("joined"))
@@ -19,7 +19,7 @@ struct FaultTests {
         #expect(await client.nextJSON()?["event"] == .string("auth.refreshed"))
         let next = try #require(await client.nextJSON())
         #expect(next["event"] == .string("chat.message"), "\(next.jsonText)")
-        await h.stop()
+        }
     }
 
     @Test func shutdownWaitsForWebhooksStillUnderWay() async throws {

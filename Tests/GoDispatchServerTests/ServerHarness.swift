@@ -19,6 +19,8 @@ final class ServerHarness: Sendable {
         group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     let server: WebSocketServer
     let port: Int
+    /// The server's own event loops, shut down by ``stop()``.
+    let group: MultiThreadedEventLoopGroup
 
     static let chatEvents = """
         events:
@@ -60,8 +62,8 @@ final class ServerHarness: Sendable {
         let engine = try Engine(
             settings: settings, pluginsDirectory: try makePluginDirectory(bundledPlugins),
             fanOut: WebSocketServer.makeFanOut(), httpCallout: Self.callout, logger: logger)
-        server = try await WebSocketServer(
-            engine: engine, group: MultiThreadedEventLoopGroup(numberOfThreads: threads), clock: clock, logger: logger)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        server = try await WebSocketServer(engine: engine, group: group, clock: clock, logger: logger)
         port = try await server.start(port: 0).port!
     }
 
@@ -114,7 +116,27 @@ final class ServerHarness: Sendable {
         }
     }
 
-    func stop() async { await server.shutdown() }
+    /// Shuts the server down, then its event loops.
+    func stop() async {
+        await server.shutdown()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Runs `body` against a fresh server and stops it afterwards, also when `body` throws.
+    static func with<R>(
+        config: String = "", events: String = ServerHarness.chatEvents, serverExtra: String = "",
+        clock: @escaping @Sendable () -> Date = Date.init, _ body: (ServerHarness) async throws -> R
+    ) async throws -> R {
+        let harness = try await ServerHarness(config: config, events: events, serverExtra: serverExtra, clock: clock)
+        do {
+            let result = try await body(harness)
+            await harness.stop()
+            return result
+        } catch {
+            await harness.stop()
+            throw error
+        }
+    }
 }
 
 /// A connected client whose events are queued for the test to await with a timeout.
