@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test clean examples benchmarks bench
+.PHONY: build run test test-python clean examples benchmarks bench
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -23,10 +23,17 @@ examples:
 	$(SWIFT) build -c release --package-path Examples/hello-plugin
 	$(MAKE) -C Examples/c-plugin
 
-## test: build everything (plugins, fixtures and examples included) and run the test suite
+## test: build everything (plugins, fixtures and examples included) and run the test suite, then the
+## Python witness tests (clients others wrote, in the .venv that scripts/python-venv.sh makes)
 test: examples
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	$(MAKE) test-python
+
+## test-python: the Python witness tests against the debug build (run `make test` once first)
+test-python:
+	scripts/python-venv.sh
+	.venv/bin/python -m pytest -q Tests/python
 
 clean:
 	rm -rf .build $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
