@@ -111,7 +111,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
                 try channel.pipeline.syncOperations.addHandler(RefusedSocketHandler())
             }
         }
-        let context = UpgradeContext(handshake: ticket)
+        let context = UpgradeContext(handshake: ticket, eventLoop: channel.eventLoop)
         let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: settings.path)
         let upgrader = WebSocketUpgrader(
             shouldUpgrade: { [self] channel, head in shouldUpgrade(channel, head, context) },

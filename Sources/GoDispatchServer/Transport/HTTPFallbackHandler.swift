@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// Answers every HTTP request that does not become a WebSocket: gateway refusals with their status and
 /// reason, `/healthz` with 200, the WebSocket path without an upgrade with 426, anything else with 404.
-final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -50,12 +50,32 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler,
     }
 }
 
-/// What the gateway decided for one channel's upgrade request; confined to the channel's loop.
-final class UpgradeContext: @unchecked Sendable {
-    var accepted: RequestMetadata?
-    var rejection: GatewayRejection?
+/// What the gateway decided for one channel's upgrade request; bound to the channel's loop.
+final class UpgradeContext: Sendable {
+    private struct Decision {
+        var accepted: RequestMetadata?
+        var rejection: GatewayRejection?
+    }
+
+    private let decision: NIOLoopBoundBox<Decision>
     /// The channel's place in the handshake, finished once it is upgraded.
     let handshake: HandshakeTicket?
 
-    init(handshake: HandshakeTicket?) { self.handshake = handshake }
+    /// A context for a channel on `eventLoop`.
+    init(handshake: HandshakeTicket?, eventLoop: any EventLoop) {
+        self.handshake = handshake
+        decision = NIOLoopBoundBox.makeBoxSendingValue(Decision(), eventLoop: eventLoop)
+    }
+
+    /// The accepted request (with its identity), once the gateway said yes.
+    var accepted: RequestMetadata? {
+        get { decision.value.accepted }
+        set { decision.value.accepted = newValue }
+    }
+
+    /// Why the gateway said no, once it did.
+    var rejection: GatewayRejection? {
+        get { decision.value.rejection }
+        set { decision.value.rejection = newValue }
+    }
 }

@@ -9,7 +9,7 @@ import NIOCore
 /// ``ConnectionSweeper``'s.
 ///
 /// Knows nothing of rooms or users beyond the core `Connection` it feeds.
-final class WebSocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+final class WebSocketConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let connection: Connection
