@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test clean examples benchmarks bench
+.PHONY: build run test clean examples benchmarks bench fuzz
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -29,7 +29,7 @@ test: examples
 	$(SWIFT) test --skip-build --disable-xctest
 
 clean:
-	rm -rf .build $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
+	rm -rf .build .build-fuzz $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
 
 ## benchmarks: the ordo-one microbenchmark suite (wall clock and allocations), against dist/plugins
 benchmarks: build
@@ -44,3 +44,12 @@ bench: build
 	@test -x $(BENCH_DIR)/run-all.sh || { echo "make bench: $(BENCH_DIR)/run-all.sh not found; set BENCH_DIR=/path/to/shared/bench" >&2; exit 1; }
 	EXTRA_PEERS='godispatch|$(BENCH_PORT)|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout.yaml --port $$PORT --log-level warning' \
 	QUIET_WAIT=$${QUIET_WAIT:-60} $(BENCH_DIR)/run-all.sh
+
+## fuzz: build the libFuzzer targets of Fuzz/ (their own package, ASan + coverage, into .build-fuzz) and
+## run each for FUZZ_SECONDS (default 60), one at a time; FUZZ_TARGETS picks some of: frame json envelope
+## template condition config. New corpus entries go to .build-fuzz/work/corpus (Fuzz/Corpus holds the
+## committed seeds); crash inputs to the directory it names. Fails if any target crashed.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= frame json envelope template condition config
+fuzz:
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" Fuzz/run.sh
