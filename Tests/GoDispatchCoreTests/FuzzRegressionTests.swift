@@ -22,3 +22,31 @@ struct FuzzEnvelopeRegressionTests {
         #expect(escapedLast.event == "b")
     }
 }
+
+/// `when:` conditions nested or chained past ``ConditionParser/maxOperators`` are refused at load.
+@Suite("Fuzz regressions: conditions")
+struct FuzzConditionRegressionTests {
+    /// Fuzz/Corpus/condition/regression-deep-parentheses: every `(` recursed four functions deeper, so
+    /// a long enough `when:` overflowed the stack while the configuration loaded.
+    @Test func deeplyNestedConditionsAreRefusedNotRecursed() {
+        let depth = 100_000
+        let source = String(repeating: "(", count: depth) + "true" + String(repeating: ")", count: depth)
+        #expect {
+            _ = try ConditionParser.parse(source)
+        } throws: { error in
+            (error as? TemplateError)?.message.contains("more than \(ConditionParser.maxOperators) operators") == true
+        }
+        let nots = String(repeating: "not ", count: depth) + "true"
+        #expect(throws: TemplateError.self) { _ = try ConditionParser.parse(nots) }
+        let chain = Array(repeating: "true", count: depth).joined(separator: " and ")
+        #expect(throws: TemplateError.self) { _ = try ConditionParser.parse(chain) }
+    }
+
+    @Test func conditionsWithinTheLimitStillParse() throws {
+        let within = ConditionParser.maxOperators / 2
+        let source = String(repeating: "(", count: within) + "payload.n > 3" + String(repeating: ")", count: within)
+        #expect(try ConditionParser.parse(source) == ConditionParser.parse("payload.n > 3"))
+        let chain = Array(repeating: "true", count: ConditionParser.maxOperators + 1).joined(separator: " or ")
+        _ = try ConditionParser.parse(chain)
+    }
+}

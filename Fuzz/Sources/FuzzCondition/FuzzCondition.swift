@@ -26,6 +26,8 @@ public func fuzzCondition(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let negated = try ConditionParser.parse("not (\(source))")
         fuzzCheck(negated.evaluate(cargo) == !holds, "`not (\(source))` is not the opposite of `\(source)`")
     } catch {
+        // One more group and `not` may cross the parser's limit; that refusal is by design.
+        guard !error.message.contains("more than \(ConditionParser.maxOperators) operators") else { return 0 }
         fuzzFail("`\(source)` parses, but not in parentheses: \(error.message)")
     }
     return 0
