@@ -3,7 +3,7 @@
 //
 // Input: byte 0 picks `maxMessageBytes`, byte 1 seeds how the stream is cut, the rest is the stream.
 // Oracles: the messages delivered and the error thrown do not depend on how the bytes are cut (whole,
-// at random points, byte by byte); no text message is longer than the limit; no ping carries more
+// at random points, byte by byte when short); no text message is longer than the limit; no ping carries more
 // than 125 bytes.
 import FuzzSupport
 import NIOCore
@@ -23,7 +23,7 @@ public func fuzzFrame(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let cuts = randomCuts(stream.count, style: input[1], random: &random)
     let split = parse(stream, cuts: cuts, maxMessageBytes: maxMessageBytes, random: &random)
     fuzzCheck(whole == split, "cut at \(cuts), the parser saw \(split), whole it saw \(whole)")
-    if stream.count <= 512 {
+    if stream.count <= 96 {  // byte by byte is slow in a debug ASan build: short streams only
         let bytewise = parse(
             stream, cuts: Array(repeating: 1, count: stream.count), maxMessageBytes: maxMessageBytes, random: &random)
         fuzzCheck(whole == bytewise, "byte by byte the parser saw \(bytewise), whole it saw \(whole)")
