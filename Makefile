@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test test-python clean examples benchmarks bench
+.PHONY: build run test test-python clean examples benchmarks bench fuzz test-tsan
 
 ## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
 build:
@@ -36,7 +36,7 @@ test-python:
 	.venv/bin/python -m pytest -q Tests/python
 
 clean:
-	rm -rf .build $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
+	rm -rf .build .build-fuzz .build-tsan $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
 
 ## benchmarks: the ordo-one microbenchmark suite (wall clock and allocations), against dist/plugins
 benchmarks: build
@@ -51,3 +51,21 @@ bench: build
 	@test -x $(BENCH_DIR)/run-all.sh || { echo "make bench: $(BENCH_DIR)/run-all.sh not found; set BENCH_DIR=/path/to/shared/bench" >&2; exit 1; }
 	EXTRA_PEERS='godispatch|$(BENCH_PORT)|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout.yaml --port $$PORT --log-level warning' \
 	QUIET_WAIT=$${QUIET_WAIT:-60} $(BENCH_DIR)/run-all.sh
+
+## test-tsan: build the tests with ThreadSanitizer (into .build-tsan, apart from `make test`'s .build) and run
+## the concurrency-heavy suites (state stress, pipeline and ABI async completion, hot reload, servers end to end);
+## halt_on_error makes the first data race fail the run. TSAN_SUITES is a `swift test --filter` regex.
+TSAN_SUITES ?= GoDispatchCoreTests\.(StateTests|PipelineTests|ABIContractTests|ConnectionLifecycleTests|HTTPCalloutGateTests|ReloadTests)|GoDispatchServerTests\.(ServerTests|LifecycleTests|SecurityTests|WebhookTests|FaultTests|DoorTests|WebSocketFramingEndToEndTests)
+test-tsan:
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-xctest --filter '$(TSAN_SUITES)'
+
+## fuzz: build the libFuzzer targets of Fuzz/ (their own package, ASan + coverage, into .build-fuzz) and
+## run each for FUZZ_SECONDS (default 60), one at a time; FUZZ_TARGETS picks some of: frame json envelope
+## template condition config. New corpus entries go to .build-fuzz/work/corpus (Fuzz/Corpus holds the
+## committed seeds); crash inputs to the directory it names. Fails if any target crashed.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= frame json envelope template condition config
+fuzz:
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" Fuzz/run.sh

@@ -7,8 +7,14 @@ struct ConditionParser {
         case symbol(String)  // ( ) == != < <= > >=
     }
 
+    /// Most `and`, `or`, `not` and parenthesized groups in one condition. Each one nests the parse (and
+    /// the condition's evaluation) one level deeper, so an unbounded count could overflow the stack at
+    /// load; no readable condition comes near it.
+    static let maxOperators = 128
+
     private var tokens: [Token] = []
     private var index = 0
+    private var operators = 0
     private let source: String
 
     /// Parses `source` or explains what is wrong.
@@ -75,6 +81,15 @@ struct ConditionParser {
         }
     }
 
+    /// Counts one operator or group against ``maxOperators``.
+    private mutating func countOperator() throws(TemplateError) {
+        operators += 1
+        guard operators <= Self.maxOperators else {
+            throw TemplateError(
+                message: "`when:` has more than \(Self.maxOperators) operators and parentheses; split it across steps")
+        }
+    }
+
     private func describe(_ token: Token) -> String {
         switch token {
         case .word(let w): return "`\(w)`"
@@ -88,6 +103,7 @@ struct ConditionParser {
         var left = try parseAnd()
         while index < tokens.count, tokens[index] == .word("or") {
             index += 1
+            try countOperator()
             left = .or(left, try parseAnd())
         }
         return left
@@ -97,6 +113,7 @@ struct ConditionParser {
         var left = try parseNot()
         while index < tokens.count, tokens[index] == .word("and") {
             index += 1
+            try countOperator()
             left = .and(left, try parseNot())
         }
         return left
@@ -105,6 +122,7 @@ struct ConditionParser {
     private mutating func parseNot() throws(TemplateError) -> StepCondition {
         if index < tokens.count, tokens[index] == .word("not") {
             index += 1
+            try countOperator()
             return .not(try parseNot())
         }
         return try parseComparison()
@@ -113,6 +131,7 @@ struct ConditionParser {
     private mutating func parseComparison() throws(TemplateError) -> StepCondition {
         if index < tokens.count, tokens[index] == .symbol("(") {
             index += 1
+            try countOperator()
             let inner = try parseOr()
             guard index < tokens.count, tokens[index] == .symbol(")") else {
                 throw TemplateError(message: "missing `)` in `when: \(source)`")

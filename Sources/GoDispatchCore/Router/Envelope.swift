@@ -53,7 +53,19 @@ public enum EnvelopeParser {
                 case 6 where reader.keyEquals(key, Keys.target): targetRange = value
                 case 7 where reader.keyEquals(key, Keys.payload): payloadRange = value
                 case 2 where reader.keyEquals(key, Keys.id): idRange = value
-                default: break
+                default:
+                    // An escaped key (`"\u0065vent"`) is longer than the name it spells: compare it decoded,
+                    // or another JSON parser would read a different envelope from the same bytes.
+                    guard reader.bytes[key].contains(UInt8(ascii: "\\")) else { break }
+                    if reader.keyEquals(key, Keys.event) {
+                        eventRange = value
+                    } else if reader.keyEquals(key, Keys.target) {
+                        targetRange = value
+                    } else if reader.keyEquals(key, Keys.payload) {
+                        payloadRange = value
+                    } else if reader.keyEquals(key, Keys.id) {
+                        idRange = value
+                    }
                 }
                 return true
             }
