@@ -3,14 +3,14 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test test-python clean examples benchmarks bench fuzz test-tsan
+.PHONY: build run test test-python clean examples benchmarks bench fuzz test-tsan soak
 
-## build: release build; assembles dist/bin/godispatch and dist/plugins/*.so
+## build: release build; assembles dist/bin/godispatch (and the soak driver, dist/bin/godispatch-soak) and dist/plugins/*.so
 build:
 	$(SWIFT) build -c release
 	@bin=$$($(SWIFT) build -c release --show-bin-path); \
 	rm -rf $(DIST); mkdir -p $(DIST)/bin $(DIST)/plugins; \
-	cp $$bin/godispatch $(DIST)/bin/; \
+	cp $$bin/godispatch $$bin/godispatch-soak $(DIST)/bin/; \
 	for p in $(BUNDLED_PLUGINS); do cp $$bin/lib$$p.so $(DIST)/plugins/; done; \
 	echo "built $(DIST)/bin/godispatch and $(DIST)/plugins: $$(ls $(DIST)/plugins | tr '\n' ' ')"
 
@@ -69,3 +69,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= frame json envelope template condition config
 fuzz:
 	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" Fuzz/run.sh
+
+## soak: release build, then dist/bin/godispatch-soak: SOAK_CONNECTIONS connections over SOAK_ROOMS rooms with
+## churn for SOAK_SECONDS against a server it starts on Benchmarks/soak.yaml; fails on a lost message or when the
+## server's fds or RSS grow past their bounds (see the tool's --help and the README's Benchmarks section).
+SOAK_SECONDS     ?= 300
+SOAK_CONNECTIONS ?= 10000
+SOAK_ROOMS       ?= 500
+soak: build
+	$(DIST)/bin/godispatch-soak --seconds $(SOAK_SECONDS) --connections $(SOAK_CONNECTIONS) --rooms $(SOAK_ROOMS) \
+		--config Benchmarks/soak.yaml --server $(DIST)/bin/godispatch --plugins $(DIST)/plugins

@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "GoDispatchServer", targets: ["GoDispatchServer"]),
         .library(name: "GoDispatchClient", targets: ["GoDispatchClient"]),
         .executable(name: "godispatch", targets: ["godispatch"]),
+        .executable(name: "godispatch-soak", targets: ["godispatch-soak"]),
     ] + bundled.map(\.product) + fixtures.map(\.product),
     dependencies: [
         .package(path: "PluginKit"),
@@ -94,6 +95,17 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        /// `make soak`: the soak driver; it starts the server as a child process and talks to it over sockets only.
+        .executableTarget(
+            name: "godispatch-soak",
+            dependencies: [
+                "GoDispatchClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         .target(name: "GoDispatchTestSupport", path: "Tests/GoDispatchTestSupport"),
