@@ -57,9 +57,14 @@ bench: build
 ## halt_on_error makes the first data race fail the run. TSAN_SUITES is a `swift test --filter` regex.
 TSAN_SUITES ?= GoDispatchCoreTests\.(StateTests|PipelineTests|ABIContractTests|ConnectionLifecycleTests|HTTPCalloutGateTests|ReloadTests)|GoDispatchServerTests\.(ServerTests|LifecycleTests|SecurityTests|WebhookTests|FaultTests|DoorTests|WebSocketFramingEndToEndTests)
 test-tsan:
-	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan $(TSAN_LINK)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-xctest --filter '$(TSAN_SUITES)'
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-xctest --filter '$(TSAN_SUITES)' $(TSAN_LINK)
+
+# The plugins (.so, instrumented too) call into the TSan runtime, which is linked statically into the
+# test binary; it exports most of its entry points but not these, so export them or no plugin loads.
+TSAN_EXPORTS := __tsan_external_read __tsan_external_write __tsan_ignore_thread_begin __tsan_ignore_thread_end
+TSAN_LINK := $(foreach s,$(TSAN_EXPORTS),-Xlinker --export-dynamic-symbol=$(s))
 
 ## fuzz: build the libFuzzer targets of Fuzz/ (their own package, ASan + coverage, into .build-fuzz) and
 ## run each for FUZZ_SECONDS (default 60), one at a time; FUZZ_TARGETS picks some of: frame json envelope
