@@ -1,10 +1,9 @@
 import Logging
-import Synchronization
 
 /// The engine without the network: loaded plugins, the compiled configuration, the state core and
 /// the router. The server layer feeds it connections and messages.
 public final class Engine: Sendable {
-    private let pluginHost: Mutex<PluginHost>
+    private let pluginHost: Locked<PluginHost>
     private let pluginsDirectoryOverride: String?
 
     /// The loaded plugins and their actions.
@@ -39,7 +38,7 @@ public final class Engine: Sendable {
             throw EngineStartError(plugins: refusals, config: error)
         }
         if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
-        pluginHost = Mutex(host)
+        pluginHost = Locked(host)
         pluginsDirectoryOverride = pluginsDirectory
         self.state = state
         let limits = EngineLimits(maxRoomsPerConnection: settings.connections.maxRoomsPerConnection)

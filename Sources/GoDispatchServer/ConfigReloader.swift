@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import GoDispatchCore
 import Logging
-import Synchronization
 
 /// Reloads the configuration file on SIGHUP or when it changes (`serve --watch`): parse, validate and
 /// compile off to the side; on any error keep serving the old configuration and log every error with
@@ -12,9 +11,9 @@ public final class ConfigReloader: Sendable {
     private let file: String
     private let adjust: @Sendable (inout EngineConfig) -> Void
     private let logger: Logger
-    private let serial = Mutex(())
+    private let serial = Locked(())
     /// Keeps the signal and timer sources alive.
-    private let sources = Mutex<[KeptSource]>([])
+    private let sources = Locked<[KeptSource]>([])
 
     private struct KeptSource: @unchecked Sendable { let source: any DispatchSourceProtocol }
 
@@ -74,7 +73,7 @@ public final class ConfigReloader: Sendable {
     /// Reloads when the file's modification time or size changes (checked every `interval`).
     public func watch(interval: Duration = .seconds(1)) {
         let timer = DispatchSource.makeTimerSource(queue: .global())
-        let state = Mutex(Self.stamp(file))
+        let state = Locked(Self.stamp(file))
         timer.schedule(deadline: .now() + interval.timeInterval, repeating: interval.timeInterval)
         timer.setEventHandler { [self] in
             let now = Self.stamp(file)

@@ -6,7 +6,6 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import ServiceLifecycle
-import Synchronization
 
 /// The GoDispatch server: accepts WebSocket upgrades on `server.path`, runs each through the gateway,
 /// and feeds accepted connections to the engine. A swift-service-lifecycle `Service`: graceful shutdown
@@ -21,8 +20,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let batchers: PerEventLoop<FlushBatcher>
     private let sweepers: PerEventLoop<ConnectionSweeper>
     private let logger: Logger
-    private let serverChannel = Mutex<(any Channel)?>(nil)
-    private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    private let serverChannel = Locked<(any Channel)?>(nil)
+    private let shutdownTask = Locked<Task<Void, Never>?>(nil)
     private let leeway: TimeInterval
     private let gate: HandshakeGate
 

@@ -10,8 +10,8 @@ import Synchronization
 /// Plugins reach it through `http_request`, which has no call handle: there is one gate per process
 /// (``HostTable``), configured by the engine.
 public final class HTTPCalloutGate: HTTPCallout, Sendable {
-    private let inner = Mutex<(any HTTPCallout)?>(nil)
-    private let logger = Mutex(Logger(label: "godispatch.http"))
+    private let inner = Locked<(any HTTPCallout)?>(nil)
+    private let logger = Locked(Logger(label: "godispatch.http"))
     private let limit = Atomic<Int>(256)
     private let inFlightCount = Atomic<Int>(0)
     private let refusedCount = Atomic<Int>(0)

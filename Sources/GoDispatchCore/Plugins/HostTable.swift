@@ -1,6 +1,5 @@
 import CGoDispatchABI
 import Logging
-import Synchronization
 
 /// The `gd_host_api` table handed to every plugin: the only way plugins reach the engine.
 ///
@@ -9,7 +8,7 @@ import Synchronization
 /// `gd_call` look it up in ``CallHandles`` and answer GD_ERR_STALE for a handle whose `invoke` returned.
 enum HostTable {
     /// The logger plugins write to; the engine sets it at start-up.
-    static let pluginLogger = Mutex(Logger(label: "godispatch.plugin"))
+    static let pluginLogger = Locked(Logger(label: "godispatch.plugin"))
     /// The HTTP callouts behind `http_request`, bounded; the engine configures it with the server
     /// layer's client.
     static let httpCallouts = HTTPCalloutGate()

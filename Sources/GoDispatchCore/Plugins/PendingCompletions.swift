@@ -1,5 +1,4 @@
 import CGoDispatchABI
-import Synchronization
 
 /// Deferred invocations, by ticket, from `defer` until the plugin settles them with `complete`.
 ///
@@ -28,7 +27,7 @@ final class PendingCompletions: Sendable {
         var outstanding: [gd_ticket: Entry] = [:]
     }
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     /// Parks `run` on `step` and returns its ticket (never 0).
     func register(_ run: PipelineRun, step: CompiledStep, executor: any ConnectionExecutor) -> gd_ticket {

@@ -1,6 +1,5 @@
 import CGoDispatchABI
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -195,7 +194,7 @@ final class EnteredLibraries: Sendable {
         let result: Result<(UnsafePointer<gd_plugin_descriptor>, exportsToolchain: Bool), PluginLoadError>
     }
 
-    private let entered = Mutex<[UInt: Entered]>([:])
+    private let entered = Locked<[UInt: Entered]>([:])
 
     /// The descriptor of the library behind `handle`, and whether it exports its toolchain identity:
     /// the toolchain is checked, then the entry function called, the first time; later calls give the

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Handles engine-reserved events (`auth.*`, such as `auth.refresh`) before configured events.
 ///
@@ -13,7 +12,7 @@ public protocol SystemEventHandler: Sendable {
 
 /// Where the server installs its ``SystemEventHandler`` once the engine exists.
 public final class SystemEvents: Sendable {
-    private let handler = Mutex<(any SystemEventHandler)?>(nil)
+    private let handler = Locked<(any SystemEventHandler)?>(nil)
 
     /// No handler yet.
     public init() {}

@@ -8,7 +8,7 @@ public final class Connection: Sendable {
     public let user: User
     /// How frames reach the client, and the serial executor its messages run on.
     public let transport: any ConnectionTransport
-    private let joinedRooms: Mutex<Set<String>>
+    private let joinedRooms: Locked<Set<String>>
     private let closed = Atomic<Bool>(false)
     /// Per-connection pipeline ordering, touched only on the connection's executor.
     let inbox: ConnectionInbox
@@ -17,7 +17,7 @@ public final class Connection: Sendable {
         self.id = id
         self.user = user
         self.transport = transport
-        self.joinedRooms = Mutex([])
+        self.joinedRooms = Locked([])
         self.inbox = ConnectionInbox()
     }
 

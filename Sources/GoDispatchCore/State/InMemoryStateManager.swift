@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The single-node state core, all in memory.
 ///
@@ -10,7 +9,7 @@ public final class InMemoryStateManager: StateManager {
         var connections: [String: Connection] = [:]
     }
 
-    private let directory = Mutex(Directory())
+    private let directory = Locked(Directory())
     private let roomsLock = ReadWriteLock()
     nonisolated(unsafe) private var rooms: [String: Room] = [:]
 

@@ -1,13 +1,12 @@
-import Synchronization
 
 /// A user's live global permissions: one object shared by all of that user's connections,
 /// so a change is seen by every connection's next message.
 public final class PermissionSet: Sendable {
-    private let storage: Mutex<Set<String>>
+    private let storage: Locked<Set<String>>
 
     /// Starts with `permissions`.
     public init(_ permissions: some Sequence<String>) {
-        storage = Mutex(Set(permissions))
+        storage = Locked(Set(permissions))
     }
 
     /// True if the permission is held now.

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The canonical user: its id, its live permissions and its connections on this node.
 public final class User: Sendable {
@@ -6,12 +5,12 @@ public final class User: Sendable {
     public let id: String
     /// Live global permissions, shared by every connection of the user.
     public let permissions: PermissionSet
-    private let connectionList: Mutex<[Connection]>
+    private let connectionList: Locked<[Connection]>
 
     init(id: String, permissions: some Sequence<String>) {
         self.id = id
         self.permissions = PermissionSet(permissions)
-        self.connectionList = Mutex([])
+        self.connectionList = Locked([])
     }
 
     /// The user's open connections, oldest first.

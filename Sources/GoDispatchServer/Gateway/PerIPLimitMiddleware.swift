@@ -1,5 +1,4 @@
 import GoDispatchCore
-import Synchronization
 
 /// `connections.per_ip`: caps the open connections (`max`) and the new upgrade attempts (`rate`) of each
 /// client address, refusing the excess with HTTP 429 and a body naming the limit. The address is the
@@ -10,14 +9,14 @@ import Synchronization
 /// if a later middleware refuses it. One lock guards the table; it is taken twice per connection (at the
 /// upgrade and at the close), never per message.
 public final class PerIPLimitMiddleware: GatewayMiddleware {
-    private let table: Mutex<PerIPTable>
+    private let table: Locked<PerIPTable>
     private let resolver: ClientAddressResolver
     private let settings: PerIPSettings
 
     /// Limits per `settings`.
     public init(settings: PerIPSettings) {
         self.settings = settings
-        self.table = Mutex(PerIPTable(max: settings.max, rate: settings.rate))
+        self.table = Locked(PerIPTable(max: settings.max, rate: settings.rate))
         self.resolver = ClientAddressResolver(header: settings.trustedProxyHeader, trustedProxies: settings.trustedProxies)
     }
 
