@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
-        .target(name: "GoDispatchTestSupport", path: "Tests/GoDispatchTestSupport"),
+        .target(name: "GoDispatchTestSupport", dependencies: ["GoDispatchCore"], path: "Tests/GoDispatchTestSupport"),
         .testTarget(
             name: "GoDispatchCoreTests",
             dependencies: ["GoDispatchCore", abi, "GoDispatchTestSupport"]

@@ -1,13 +1,12 @@
 import CGoDispatchABI
 import GoDispatchTestSupport
-import Synchronization
 import Testing
 
 @testable import GoDispatchCore
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
-    private let current = Mutex(ContinuousClock.now)
+    private let current = Locked(ContinuousClock.now)
     /// The time now.
     var now: ContinuousClock.Instant { current.withLock { $0 } }
     /// Moves the clock forward.

@@ -1,12 +1,11 @@
 import GoDispatchTestSupport
-import Synchronization
 import Testing
 
 @testable import GoDispatchCore
 
 /// An HTTP client that answers only when the test says so.
 final class HeldCallout: HTTPCallout {
-    private let waiting = Mutex<[@Sendable (Result<HTTPCalloutResponse, HTTPCalloutError>) -> Void]>([])
+    private let waiting = Locked<[@Sendable (Result<HTTPCalloutResponse, HTTPCalloutError>) -> Void]>([])
 
     func send(_ request: HTTPCalloutRequest, completion: @escaping @Sendable (Result<HTTPCalloutResponse, HTTPCalloutError>) -> Void) {
         waiting.withLock { $0.append(completion) }

@@ -2,7 +2,6 @@ import Foundation
 import GoDispatchServer
 import GoDispatchCore
 import GoDispatchTestSupport
-import Synchronization
 import Testing
 import GoDispatchClient
 
@@ -155,7 +154,7 @@ final class ServeProcess: Sendable {
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         let lines = self.lines
-        let buffer = Mutex<[UInt8]>([])
+        let buffer = Locked<[UInt8]>([])
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             buffer.withLock { bytes in

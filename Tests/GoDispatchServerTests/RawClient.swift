@@ -1,8 +1,8 @@
+import GoDispatchCore
 import Foundation
 import GoDispatchTestSupport
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A bare TCP client for bytes no WebSocket library would write — invalid close codes, non-minimal
 /// lengths, half-sent handshakes — that shows exactly what the server writes back and when it hangs up.
@@ -39,7 +39,7 @@ final class RawClient: Sendable {
     let channel: any Channel
     private let inbox: Mailbox<Event>
     /// Bytes received and not consumed yet, and whether the connection has ended.
-    private let received = Mutex<(bytes: [UInt8], ended: Bool)>(([], false))
+    private let received = Locked<(bytes: [UInt8], ended: Bool)>(([], false))
 
     private init(channel: any Channel, inbox: Mailbox<Event>) {
         self.channel = channel

@@ -8,7 +8,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOWebSocket
-import Synchronization
 
 /// A real server on 127.0.0.1 (port 0) with the real bundled plugins, and helpers to sign tokens and
 /// connect real WebSocket clients.
@@ -186,7 +185,7 @@ extension JSONValue {
 
 /// A wall clock the test moves by hand (token expiry is judged by it).
 final class ManualWallClock: Sendable {
-    private let current = Mutex(Date())
+    private let current = Locked(Date())
     /// The time now.
     var now: Date { current.withLock { $0 } }
     /// Moves the clock forward.

@@ -1,4 +1,4 @@
-import Synchronization
+import GoDispatchCore
 
 /// A thread-safe queue that a test awaits with a timeout: producers `put` from any thread, the test
 /// `take`s the next item or gets nil when nothing arrives in time.
@@ -11,7 +11,7 @@ public final class Mailbox<Item: Sendable>: Sendable {
         var nextWaiterID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public func put(_ item: Item) {
         let waiter = state.withLock { state -> CheckedContinuation<Item?, Never>? in
