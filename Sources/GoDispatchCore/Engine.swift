@@ -14,6 +14,8 @@ public final class Engine: Sendable {
     public let state: any StateManager
     /// The router messages go through.
     public let router: Router
+    /// What a backend may ask through the API (publish, notify a user, joins, disconnects, …).
+    public var backend: BackendCommands { BackendCommands(services: router.services) }
     /// Plugins' HTTP callouts (one gate per process), bounded by `plugins.http.max_in_flight`.
     public var httpCallouts: HTTPCalloutGate { HostTable.httpCallouts }
 

@@ -25,6 +25,10 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let leeway: TimeInterval
     private let gate: HandshakeGate
 
+    /// Whether new clients are welcome (the API's `/ready`): ready once bound, draining from the first
+    /// moment of shutdown.
+    public let readiness = Readiness()
+
     /// Builds a server for `engine` (whose fan-out should be ``makeFanOut()``), with the standard gateway:
     /// request logging, the per-address limits, the origin allow-list, the server's connection cap, JWT
     /// authentication, then the per-user connection limit. Sockets pass its ``HandshakeGate`` before all that.
@@ -87,6 +91,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             .childChannelInitializer { [self] channel in initialize(channel) }
         let channel = try await bootstrap.bind(host: host ?? settings.host, port: port ?? settings.port).get()
         serverChannel.withLock { $0 = channel }
+        readiness.markReady()
         let address = channel.localAddress!
         logger.notice("listening", metadata: ["address": "\(address)", "path": "\(settings.path)"])
         return address
@@ -206,7 +211,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         await shutdown()
     }
 
-    /// Stops accepting, closes every connection with 1001 ("going away"), waits up to
+    /// Turns `/ready` to 503 at once, keeps accepting for `server.drain_delay` (so load balancers see it
+    /// first), then stops accepting, closes every connection with 1001 ("going away"), waits up to
     /// `server.shutdown_timeout` for the close handshakes and for plugins' HTTP callouts still under way
     /// (a `_webhook` a disconnect pipeline just queued, say), then stops the event loops it owns.
     /// Every caller awaits the same shutdown.
@@ -219,6 +225,14 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     }
 
     private func performShutdown() async {
+        readiness.markDraining()
+        // `server.shutdown_timeout` counts from the signal, drain included (the config keeps the delay shorter).
+        let deadline = ContinuousClock.now + settings.shutdownTimeout
+        let drainDelay = min(settings.drainDelay, settings.shutdownTimeout)
+        if drainDelay > .zero, serverChannel.withLock({ $0 != nil }) {
+            logger.notice("draining: /ready answers 503", metadata: ["drain_delay": "\(drainDelay)"])
+            try? await Task.sleep(for: drainDelay)
+        }
         let channel = serverChannel.withLock { channel in
             defer { channel = nil }
             return channel
@@ -229,8 +243,6 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         for connection in engine.state.allConnections {
             connection.transport.close(code: 1001, reason: "server shutting down")
         }
-        let timeout = settings.shutdownTimeout
-        let deadline = ContinuousClock.now + timeout
         while engine.state.connectionCount > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }

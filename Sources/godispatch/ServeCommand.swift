@@ -19,6 +19,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Listen port, 0 for any free port (overrides server.listen).")
     var port: Int?
 
+    @Option(name: .long, help: "API listen port, 0 for any free port (overrides api.listen).")
+    var apiPort: Int?
+
+    @Option(name: .long, help: "Metrics listen port, 0 for any free port (overrides metrics.listen).")
+    var metricsPort: Int?
+
     @OptionGroup var pluginOptions: PluginOptions
 
     @Flag(name: .long, help: "Reload the configuration when the file changes (SIGHUP always reloads).")
@@ -60,10 +66,18 @@ struct ServeCommand: AsyncParsableCommand {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
         }
+        // The API starts first and stops last: it answers /ready with 503 while the WebSocket server drains.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let api = settings.api {
+            let apiServer = APIServer(
+                engine: engine, settings: api, metricsSettings: settings.metrics, readiness: server.readiness, logger: logger)
+            try await apiServer.start(port: apiPort, metricsPort: metricsPort)
+            services.append(.init(service: apiServer))
+        }
         try await server.start()
+        services.append(.init(service: server))
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -53,7 +53,7 @@ public struct ConfigLoader: Sendable {
         return ConfigError(SourceLocation(file: file, line: 1, column: 1), "YAML syntax: \(error)")
     }
 
-    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events"]
+    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events", "api", "metrics"]
 
     private static func read(_ root: Node, reader: inout YAMLNodeReader, file: String) -> EngineConfig {
         let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
@@ -77,6 +77,8 @@ public struct ConfigLoader: Sendable {
                 config.events = readEvents(member.value, reader: &reader)
             case "lifecycle":
                 config.lifecycle = readLifecycle(member.value, reader: &reader)
+            case "api": config.api = readAPI(member.value, reader: &reader)
+            case "metrics": config.metrics = readMetrics(member.value, reader: &reader)
             default: break
             }
         }
@@ -85,6 +87,12 @@ public struct ConfigLoader: Sendable {
             reader.fail(top, "missing `auth:`; every connection needs a JWT: add auth: { jwt: { secret: \"${GODISPATCH_JWT_SECRET}\" } }")
         }
         if !sawEvents { reader.fail(top, "missing `events:`; declare at least one event clients may send") }
+        if config.server.drainDelay >= config.server.shutdownTimeout, config.server.drainDelay > .zero {
+            reader.fail(
+                top,
+                "`server.drain_delay` (\(config.server.drainDelay)) must be shorter than `server.shutdown_timeout` "
+                    + "(\(config.server.shutdownTimeout)), which counts from SIGTERM; raise shutdown_timeout")
+        }
         return config
     }
 
@@ -95,7 +103,7 @@ public struct ConfigLoader: Sendable {
     private static func readServer(_ node: Node, into server: inout ServerSettings, reader: inout YAMLNodeReader) {
         let keys = [
             "listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes", "allowed_origins",
-            "shutdown_timeout",
+            "shutdown_timeout", "drain_delay",
         ] + handshakeKeys
         guard let members = reader.mapping(node, at: "server", allowed: keys) else { return }
         for member in members {
@@ -130,6 +138,8 @@ public struct ConfigLoader: Sendable {
                 server.allowedOrigins = reader.stringList(member.value, at: path)?.map(\.value) ?? []
             case "shutdown_timeout":
                 if let value = reader.duration(member.value, at: path) { server.shutdownTimeout = value }
+            case "drain_delay":
+                if let value = reader.duration(member.value, at: path) { server.drainDelay = value }
             case "handshake_timeout", "max_pending_handshakes":
                 readHandshake(member.key, member.value, into: &server, reader: &reader)
             default: break

@@ -22,6 +22,10 @@ public struct EngineConfig: Sendable {
     public var events: [EventDefinition]
     /// `lifecycle.connect` and `lifecycle.disconnect` (named `lifecycle.connect` / `lifecycle.disconnect`).
     public var lifecycle: [EventDefinition] = []
+    /// `api:`, when the backend API is enabled.
+    public var api: APISettings?
+    /// `metrics:`, when `/metrics` has a listener of its own.
+    public var metrics: MetricsSettings?
 }
 
 /// `server:` — where and how the transport listens.
@@ -44,6 +48,9 @@ public struct ServerSettings: Sendable {
     public var allowedOrigins: [String] = []
     /// On SIGTERM, how long shutdown waits for close handshakes and in-flight HTTP callouts (default 10 s).
     public var shutdownTimeout: Duration = .seconds(10)
+    /// On SIGTERM, how long `/ready` answers 503 before the listener stops accepting (default 0 s), so a
+    /// load balancer stops sending new clients first.
+    public var drainDelay: Duration = .zero
     /// A connection still without its upgrade (or its plain HTTP answer) after this long is closed (default 10 s).
     public var handshakeTimeout: Duration = .seconds(10)
     /// Most connections in their handshake at once, server-wide (default 1024); more are closed at accept.

@@ -89,6 +89,12 @@ public final class InMemoryStateManager: StateManager {
 
     public var roomCount: Int { roomsLock.withReadLock { rooms.count } }
 
+    public var userCount: Int { directory.withLock { $0.users.count } }
+
+    public func roomSizes() -> [(name: String, members: Int)] {
+        roomsLock.withReadLock { rooms.map { (name: $0.key, members: $0.value.members.count) } }
+    }
+
     /// 64 random bits as 16 hex digits: unguessable, so a connection id cannot be forged by a client.
     static func makeConnectionID() -> String {
         var generator = SystemRandomNumberGenerator()

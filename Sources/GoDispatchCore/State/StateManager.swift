@@ -26,4 +26,8 @@ public protocol StateManager: Sendable {
     var connectionCount: Int { get }
     /// How many rooms exist.
     var roomCount: Int { get }
+    /// How many users have a connection.
+    var userCount: Int { get }
+    /// Every room with its member count (for administration; not a hot path).
+    func roomSizes() -> [(name: String, members: Int)]
 }

@@ -1,0 +1,141 @@
+/// What a backend may ask of the engine through the API: send to rooms and users, change memberships
+/// and permissions, close connections, and look at the state. Frames sent here carry no `from`: only a
+/// verified user can be `from`, so clients can tell a backend's message from a peer's.
+///
+/// Safe to call from any thread; sends fan out like a client publish (one frame, grouped per loop).
+public struct BackendCommands: Sendable {
+    /// The services commands act through.
+    public let services: EngineServices
+
+    /// Commands acting through `services`.
+    public init(services: EngineServices) { self.services = services }
+
+    /// Builds the frame `{"event","target","payload"}` without `from`. `payloadJSON` must be one JSON value.
+    public static func frame(event: String, target: String?, payloadJSON: UnsafeRawBufferPointer?) -> OutboundFrame {
+        var event = event
+        var target = target
+        return event.withUTF8 { eventBytes in
+            if target == nil {
+                return FrameEncoder.message(event: UnsafeRawBufferPointer(eventBytes), target: nil, payloadJSON: payloadJSON, from: nil)
+            }
+            return target!.withUTF8 { targetBytes in
+                FrameEncoder.message(
+                    event: UnsafeRawBufferPointer(eventBytes), target: UnsafeRawBufferPointer(targetBytes), payloadJSON: payloadJSON,
+                    from: nil)
+            }
+        }
+    }
+
+    /// Sends `frame` to every member of `room`; returns how many members it went to.
+    @discardableResult
+    public func publish(_ frame: OutboundFrame, toRoom room: String) -> Int {
+        let members = services.state.members(ofRoom: room)
+        services.fanOut.deliver(frame, to: members)
+        return members.count
+    }
+
+    /// Sends `frame` to every open connection of `user`; returns how many.
+    @discardableResult
+    public func notify(user: String, _ frame: OutboundFrame) -> Int {
+        let connections = (services.state.user(id: user)?.connections ?? []).filter { !$0.isClosed }
+        services.fanOut.deliver(frame, to: connections)
+        return connections.count
+    }
+
+    /// The user's open connections, or the one named `connection` (which must belong to the user).
+    private func connections(of user: String, connection: String?) throws(BackendRefusal) -> [Connection] {
+        if let connection {
+            guard let found = services.state.connection(id: connection), !found.isClosed, found.user.id == user else {
+                throw .notFound("user `\(user)` has no connection `\(connection)` on this node")
+            }
+            return [found]
+        }
+        guard let found = services.state.user(id: user) else { throw .notFound("user `\(user)` is not connected") }
+        return found.connections.filter { !$0.isClosed }
+    }
+
+    /// Checks a room name against the engine's limits.
+    private func checkRoomName(_ room: String) throws(BackendRefusal) {
+        let limit = services.limits.maxRoomNameBytes
+        guard !room.isEmpty, room.utf8.count <= limit else {
+            throw .badRequest("`room` must be 1 to \(limit) bytes, found \(room.utf8.count)")
+        }
+    }
+
+    /// Adds the user's connections (or one of them) to `room`, within `connections.max_rooms_per_connection`.
+    /// Returns how many connections joined now (already-members are not counted).
+    public func join(user: String, room: String, connection: String? = nil) throws(BackendRefusal) -> Int {
+        try checkRoomName(room)
+        let targets = try connections(of: user, connection: connection)
+        let limit = services.limits.maxRoomsPerConnection
+        var joined = 0
+        var refused = 0
+        for target in targets {
+            if !target.rooms.contains(room), target.rooms.count >= limit {
+                refused += 1
+                continue
+            }
+            if services.state.join(target, room: room) { joined += 1 }
+        }
+        if refused > 0, joined == 0, refused == targets.count {
+            throw .limitExceeded("every connection of `\(user)` is in \(limit) rooms already (connections.max_rooms_per_connection)")
+        }
+        return joined
+    }
+
+    /// Removes the user's connections (or one of them) from `room`; returns how many left it.
+    public func leave(user: String, room: String, connection: String? = nil) throws(BackendRefusal) -> Int {
+        try checkRoomName(room)
+        var left = 0
+        for target in try connections(of: user, connection: connection) where services.state.leave(target, room: room) {
+            left += 1
+        }
+        return left
+    }
+
+    /// Closes the user's connections (or one of them) with `code` (1000, 1008 or 4000–4999); returns how many.
+    public func disconnect(user: String, connection: String? = nil, code: UInt16, reason: String) throws(BackendRefusal) -> Int {
+        guard code == 1000 || code == 1008 || (4000...4999).contains(code) else {
+            throw .badRequest("close code \(code) is not allowed; use 1000, 1008 or 4000-4999")
+        }
+        guard reason.utf8.count <= 123 else {
+            throw .badRequest("`reason` is \(reason.utf8.count) bytes; a close reason is at most 123 bytes")
+        }
+        let targets: [Connection]
+        do {
+            targets = try connections(of: user, connection: connection)
+        } catch {
+            if connection == nil { return 0 }  // not connected: nothing to close
+            throw error
+        }
+        for target in targets { target.transport.close(code: code, reason: reason) }
+        return targets.count
+    }
+
+    /// How a user's permissions change.
+    public enum PermissionUpdate: Sendable, Equatable {
+        /// Replace them all.
+        case set([String])
+        /// Add these.
+        case add([String])
+        /// Remove these.
+        case remove([String])
+    }
+
+    /// Changes a connected user's live permissions; they apply to the user's next message.
+    public func setPermissions(user: String, _ update: PermissionUpdate) throws(BackendRefusal) {
+        guard let found = services.state.user(id: user) else { throw .notFound("user `\(user)` is not connected") }
+        switch update {
+        case .set(let list): found.permissions.set(list)
+        case .add(let list): found.permissions.add(list)
+        case .remove(let list): found.permissions.remove(list)
+        }
+    }
+
+    /// Rooms whose name matches `pattern` (a glob: `*` any run, `?` one character; nil = all), with
+    /// their member counts, sorted by name.
+    public func rooms(matching pattern: String?) -> [(name: String, members: Int)] {
+        let glob = pattern.map(Glob.init)
+        return services.state.roomSizes().filter { glob?.matches($0.name) ?? true }.sorted { $0.name < $1.name }
+    }
+}

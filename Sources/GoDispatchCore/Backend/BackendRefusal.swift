@@ -1,0 +1,16 @@
+/// Why a backend command (from the API) could not be carried out.
+public enum BackendRefusal: Error, Sendable, Equatable {
+    /// A field is missing or has a wrong value; the message names it.
+    case badRequest(String)
+    /// The named user, connection or membership does not exist on this node.
+    case notFound(String)
+    /// A limit forbids it (rooms per connection, …).
+    case limitExceeded(String)
+
+    /// What went wrong, for the caller.
+    public var message: String {
+        switch self {
+        case .badRequest(let text), .notFound(let text), .limitExceeded(let text): return text
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import GoDispatchCore
+import NIOCore
+
+/// The API's methods: each reads its body, acts through the engine's ``BackendCommands`` and answers.
+/// Field names follow ours (`room`, `payload`, `connection`) and Centrifugo's (`channel`, `data`,
+/// `client`), so Centrifugo's clients work unmodified.
+struct APIMethods: Sendable {
+    /// The engine acted on.
+    let engine: Engine
+    /// `api:` settings (the default event).
+    let settings: APISettings
+    /// Results of idempotent publishes.
+    let idempotency: IdempotencyCache
+    /// This node's name and id, for `info`.
+    let node: NodeIdentity
+
+    /// Every method, with its aliases.
+    static let names = [
+        "publish", "broadcast", "notify_user", "join", "subscribe", "leave", "unsubscribe", "disconnect", "set_permissions",
+        "info", "rooms", "channels", "batch",
+    ]
+
+    /// The metric label of `method`: itself when it is one of ours, else `_unknown`.
+    static func label(_ method: String) -> String { names.contains(method) ? method : "_unknown" }
+
+    /// Runs `method` with `body`; the future completes on `eventLoop`.
+    func call(_ method: String, _ body: APIRequestBody, on eventLoop: any EventLoop) -> EventLoopFuture<APIReply> {
+        do throws(APIError) {
+            switch method {
+            case "publish": return eventLoop.makeSucceededFuture(try publish(body))
+            case "broadcast": return eventLoop.makeSucceededFuture(try broadcast(body))
+            case "notify_user": return eventLoop.makeSucceededFuture(try notifyUser(body))
+            case "join", "subscribe": return eventLoop.makeSucceededFuture(try join(body))
+            case "leave", "unsubscribe": return eventLoop.makeSucceededFuture(try leave(body))
+            case "disconnect": return eventLoop.makeSucceededFuture(try disconnect(body))
+            case "set_permissions": return eventLoop.makeSucceededFuture(try setPermissions(body))
+            case "info": return eventLoop.makeSucceededFuture(info())
+            case "rooms", "channels": return eventLoop.makeSucceededFuture(try rooms(body))
+            case "batch": return try batch(body, on: eventLoop)
+            default:
+                throw APIError(
+                    .methodNotFound, "unknown method `\(method)`; methods are: \(Self.names.joined(separator: ", "))")
+            }
+        } catch {
+            return eventLoop.makeSucceededFuture(.error(error))
+        }
+    }
+
+    // MARK: Sending
+
+    /// The event a publish sends: `event`, or `api.default_event`.
+    private func event(_ body: APIRequestBody) throws(APIError) -> String {
+        try body.optionalString("event").map { event throws(APIError) in
+            guard !event.isEmpty else { throw .badRequest("`\(body.path)event` must not be empty") }
+            return event
+        } ?? settings.defaultEvent
+    }
+
+    /// The payload as sent (`payload` or `data`), or nil when absent.
+    private func payload(_ body: APIRequestBody) -> ArraySlice<UInt8>? { body.rawJSON("payload", "data") }
+
+    private func checkRoom(_ room: String, field: String) throws(APIError) {
+        let limit = engine.router.services.limits.maxRoomNameBytes
+        guard room.utf8.count <= limit else { throw .badRequest("`\(field)` is \(room.utf8.count) bytes; room names are at most \(limit)") }
+    }
+
+    /// Publishes to one room, through the idempotency cache when a key is given.
+    private func publish(room: String, event: String, payload: ArraySlice<UInt8>?, idempotencyKey: String?) -> [UInt8] {
+        let send = { () -> [UInt8] in
+            let frame = payload.map { bytes in
+                bytes.withUnsafeBytes { BackendCommands.frame(event: event, target: room, payloadJSON: $0) }
+            } ?? BackendCommands.frame(event: event, target: room, payloadJSON: nil)
+            engine.backend.publish(frame, toRoom: room)
+            return Array("{}".utf8)
+        }
+        guard let idempotencyKey else { return send() }
+        return idempotency.result(room: room, idempotencyKey: idempotencyKey, publish: send).result
+    }
+
+    private func publish(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let room = try body.string("room", "channel")
+        try checkRoom(room, field: "\(body.path)room")
+        let result = publish(
+            room: room, event: try event(body), payload: payload(body), idempotencyKey: try body.optionalString("idempotency_key"))
+        return .result(result)
+    }
+
+    private func broadcast(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        guard let rooms = try body.optionalStringList("rooms", "channels"), !rooms.isEmpty else {
+            throw .badRequest("`\(body.path)rooms` or `\(body.path)channels` is required: a non-empty list of room names")
+        }
+        let (event, payload) = (try event(body), payload(body))
+        let key = try body.optionalString("idempotency_key")
+        var writer = JSONWriter()
+        writer.writeASCII("{\"responses\":[")
+        for (index, room) in rooms.enumerated() {
+            if index > 0 { writer.writeASCII(",") }
+            let reply: APIReply
+            if room.isEmpty || room.utf8.count > engine.router.services.limits.maxRoomNameBytes {
+                reply = .error(.badRequest("`\(body.path)rooms[\(index)]` must be 1 to \(engine.router.services.limits.maxRoomNameBytes) bytes"))
+            } else {
+                reply = .result(publish(room: room, event: event, payload: payload, idempotencyKey: key))
+            }
+            writer.writeRaw(reply.body)
+        }
+        writer.writeASCII("]}")
+        return .result(writer.bytes)
+    }
+
+    private func notifyUser(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let user = try body.string("user")
+        let event = try event(body)
+        let frame = payload(body).map { bytes in
+            bytes.withUnsafeBytes { BackendCommands.frame(event: event, target: nil, payloadJSON: $0) }
+        } ?? BackendCommands.frame(event: event, target: nil, payloadJSON: nil)
+        let delivered = engine.backend.notify(user: user, frame)
+        return .result(.object([("delivered", .number(String(delivered)))]))
+    }
+
+    // MARK: Memberships, permissions, connections
+
+    private func join(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let (user, room) = (try body.string("user"), try body.string("room", "channel"))
+        let connection = try body.optionalString("connection", "client")
+        do {
+            let joined = try engine.backend.join(user: user, room: room, connection: connection)
+            return .result(.object([("joined", .number(String(joined)))]))
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    private func leave(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let (user, room) = (try body.string("user"), try body.string("room", "channel"))
+        let connection = try body.optionalString("connection", "client")
+        do {
+            let left = try engine.backend.leave(user: user, room: room, connection: connection)
+            return .result(.object([("left", .number(String(left)))]))
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    private func disconnect(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let user = try body.string("user")
+        let connection = try body.optionalString("connection", "client")
+        // Ours: top-level `code` / `reason`; Centrifugo's: `disconnect: {code, reason}` (code 0 = unset).
+        let nested = try body.object("disconnect")
+        var code = try body.optionalInt("code", in: 0...65535) ?? 0
+        var reason = try body.optionalString("reason") ?? ""
+        if let nested {
+            if code == 0 { code = try nested.optionalInt("code", in: 0...65535) ?? 0 }
+            if reason.isEmpty { reason = try nested.optionalString("reason") ?? "" }
+        }
+        do {
+            let closed = try engine.backend.disconnect(
+                user: user, connection: connection, code: code == 0 ? 1000 : UInt16(code),
+                reason: reason.isEmpty ? "disconnected by the server" : reason)
+            return .result(.object([("closed", .number(String(closed)))]))
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    private func setPermissions(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let user = try body.string("user")
+        let changes: [(String, [String]?)] = [
+            ("set", try body.optionalStringList("set")), ("add", try body.optionalStringList("add")),
+            ("remove", try body.optionalStringList("remove")),
+        ]
+        let given = changes.filter { $0.1 != nil }
+        guard given.count == 1, let (kind, list) = given.first.map({ ($0.0, $0.1!) }) else {
+            throw .badRequest("give exactly one of `set`, `add` or `remove`, each a list of permissions")
+        }
+        let update: BackendCommands.PermissionUpdate = kind == "set" ? .set(list) : kind == "add" ? .add(list) : .remove(list)
+        do {
+            try engine.backend.setPermissions(user: user, update)
+        } catch {
+            throw APIError(error)
+        }
+        return .empty
+    }
+
+    // MARK: Looking inside
+
+    private func info() -> APIReply {
+        let state = engine.state
+        let uptime = Int((ContinuousClock.now - node.started).components.seconds)
+        let node: JSONValue = .object([
+            ("name", .string(self.node.name)), ("uid", .string(self.node.uid)), ("version", .string(GoDispatchVersion.current)),
+            ("uptime", .number(String(uptime))), ("num_clients", .number(String(state.connectionCount))),
+            ("num_users", .number(String(state.userCount))), ("num_rooms", .number(String(state.roomCount))),
+            ("num_channels", .number(String(state.roomCount))),
+        ])
+        return .result(.object([("nodes", .array([node]))]))
+    }
+
+    private func rooms(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let rooms = engine.backend.rooms(matching: try body.optionalString("pattern"))
+        let list = JSONValue.array(rooms.map { .object([("room", .string($0.name)), ("members", .number(String($0.members)))]) })
+        let channels = JSONValue.object(rooms.map { ($0.name, .object([("num_clients", .number(String($0.members)))])) })
+        return .result(.object([("rooms", list), ("channels", channels)]))
+    }
+
+    // MARK: Batch
+
+    /// Most commands in one `batch`.
+    static let maxBatchCommands = 1000
+
+    private func batch(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
+        guard let commands = try body.objectList("commands") else {
+            throw .badRequest("`commands` is required: a list like [{\"publish\": {\"room\": \"lobby\", \"payload\": {}}}]")
+        }
+        guard commands.count <= Self.maxBatchCommands else {
+            throw APIError(.limitExceeded, "a batch holds at most \(Self.maxBatchCommands) commands, found \(commands.count)")
+        }
+        var replies: [EventLoopFuture<(String?, APIReply)>] = []
+        var previous = eventLoop.makeSucceededVoidFuture()
+        for command in commands {
+            // Commands run in order: each starts when the one before has answered.
+            let members = command.namedMembers
+            let next = previous.flatMap { () -> EventLoopFuture<(String?, APIReply)> in
+                guard members.count == 1, let (method, range) = members.first, command.isObject(range) else {
+                    return eventLoop.makeSucceededFuture(
+                        (nil, .error(.badRequest("`\(command.path.dropLast())` must be one method and its body, e.g. {\"publish\": {…}}"))))
+                }
+                guard method != "batch" else {
+                    return eventLoop.makeSucceededFuture((nil, .error(.badRequest("a batch cannot contain a batch"))))
+                }
+                return call(method, command.nested(method, range: range), on: eventLoop).map { (method, $0) }
+            }
+            replies.append(next)
+            previous = next.map { _ in () }
+        }
+        return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).map { replies in
+            var writer = JSONWriter()
+            writer.writeASCII("[")
+            for (index, (method, reply)) in replies.enumerated() {
+                if index > 0 { writer.writeASCII(",") }
+                switch reply {
+                case .result(let bytes), .replies(let bytes):
+                    writer.writeASCII("{")
+                    writer.writeString(method ?? "")
+                    writer.writeASCII(":")
+                    writer.writeRaw(bytes)
+                    writer.writeASCII("}")
+                case .error(let error):
+                    writer.writeASCII("{\"error\":")
+                    error.write(to: &writer)
+                    writer.writeASCII("}")
+                }
+            }
+            writer.writeASCII("]")
+            return .replies(writer.bytes)
+        }
+    }
+}
+
+/// Who this node is, for `info`.
+struct NodeIdentity: Sendable {
+    /// The host name (or `GODISPATCH_NODE_NAME`).
+    let name: String
+    /// Random per process.
+    let uid: String
+    /// When the process started serving.
+    let started: ContinuousClock.Instant
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GoDispatchCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// The backend listener (`api:`): `POST /api/<method>`, `/health`, `/ready` and `/metrics`, on its own
+/// address, never the public WebSocket port; and, when `metrics.listen` is set, a second listener that
+/// serves only `/metrics`. A swift-service-lifecycle `Service`: it keeps serving while the WebSocket
+/// server drains (so `/ready` can say 503) and stops after it.
+public final class APIServer: Service, Sendable {
+    private let engine: Engine
+    private let settings: APISettings
+    private let metricsSettings: MetricsSettings?
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let routes: APIHTTPHandler.Routes
+    private let channels = Locked<[any Channel]>([])
+
+    /// The answer to `/ready`.
+    public let readiness: Readiness
+
+    /// A listener for `engine`'s `api:` settings (and `metrics:` when set). `readiness` is the WebSocket
+    /// server's; `metrics` renders `/metrics` (nil: not served); `observe` sees every API call.
+    public init(
+        engine: Engine, settings: APISettings, metricsSettings: MetricsSettings? = nil, readiness: Readiness,
+        metrics: (@Sendable () -> [UInt8])? = nil,
+        observe: @escaping @Sendable (_ method: String, _ outcome: String, _ duration: Duration) -> Void = { _, _, _ in },
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
+        self.engine = engine
+        self.settings = settings
+        self.metricsSettings = metricsSettings
+        self.readiness = readiness
+        self.group = group
+        self.logger = logger
+        let environment = ProcessInfo.processInfo.environment
+        let node = NodeIdentity(
+            name: environment["GODISPATCH_NODE_NAME"] ?? ProcessInfo.processInfo.hostName,
+            uid: UUID().uuidString.lowercased(), started: .now)
+        let methods = APIMethods(engine: engine, settings: settings, idempotency: IdempotencyCache(), node: node)
+        routes = APIHTTPHandler.Routes(
+            methods: methods, keys: APIKeyRing(settings.keys), maxBodyBytes: settings.maxBodyBytes, readiness: readiness,
+            metrics: metricsSettings == nil ? metrics : nil, observe: observe)
+        metricsOnly = metricsSettings.map { _ in
+            APIHTTPHandler.Routes(
+                methods: nil, keys: APIKeyRing([]), maxBodyBytes: 0, readiness: readiness, metrics: metrics, observe: observe)
+        }
+    }
+
+    private let metricsOnly: APIHTTPHandler.Routes?
+
+    /// Binds the API listener (and the metrics one); `port` 0 picks a free one. Returns the API's address.
+    @discardableResult
+    public func start(host: String? = nil, port: Int? = nil, metricsPort: Int? = nil) async throws -> SocketAddress {
+        let api = try await bind(host: host ?? settings.host, port: port ?? settings.port, routes: routes)
+        logger.notice("API listening", metadata: ["address": "\(api.localAddress!)"])
+        if let metricsSettings, let metricsOnly {
+            let metrics = try await bind(host: metricsSettings.host, port: metricsPort ?? metricsSettings.port, routes: metricsOnly)
+            logger.notice("metrics listening", metadata: ["address": "\(metrics.localAddress!)"])
+        }
+        return api.localAddress!
+    }
+
+    private func bind(host: String, port: Int, routes: APIHTTPHandler.Routes) async throws -> any Channel {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(APIHTTPHandler(routes: routes))
+                }
+            }
+            .bind(host: host, port: port).get()
+        channels.withLock { $0.append(channel) }
+        return channel
+    }
+
+    /// The API listener's port, once started.
+    public var port: Int? { channels.withLock { $0.first?.localAddress?.port } }
+    /// The metrics listener's port, once started (when `metrics.listen` is set).
+    public var metricsPort: Int? { channels.withLock { $0.count > 1 ? $0[1].localAddress?.port : nil } }
+
+    /// Serves until graceful shutdown, then closes the listeners.
+    public func run() async throws {
+        if port == nil { try await start() }
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes the listeners (open keep-alive connections finish their current answer).
+    public func shutdown() async {
+        let open = channels.withLock { channels in
+            defer { channels = [] }
+            return channels
+        }
+        for channel in open { try? await channel.close() }
+    }
+}
