@@ -8,7 +8,7 @@ struct GoDispatchCommand: AsyncParsableCommand {
         abstract: "A configuration-driven real-time WebSocket engine.",
         subcommands: [
             ServeCommand.self, ValidateCommand.self, TokenCommand.self, PluginsCommand.self, ConnectCommand.self,
-            SimulateCommand.self,
+            SimulateCommand.self, APICommand.self,
         ]
     )
 }
