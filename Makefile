@@ -3,14 +3,15 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook
 
-.PHONY: build run test test-python clean examples benchmarks bench fuzz test-tsan soak
+.PHONY: build run test test-python clean examples benchmarks bench bench-api fuzz test-tsan soak
 
-## build: release build; assembles dist/bin/godispatch (and the soak driver, dist/bin/godispatch-soak) and dist/plugins/*.so
+## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak and
+## dist/bin/godispatch-bench-api) and dist/plugins/*.so
 build:
 	$(SWIFT) build -c release
 	@bin=$$($(SWIFT) build -c release --show-bin-path); \
 	rm -rf $(DIST); mkdir -p $(DIST)/bin $(DIST)/plugins; \
-	cp $$bin/godispatch $$bin/godispatch-soak $(DIST)/bin/; \
+	cp $$bin/godispatch $$bin/godispatch-soak $$bin/godispatch-bench-api $(DIST)/bin/; \
 	for p in $(BUNDLED_PLUGINS); do cp $$bin/lib$$p.so $(DIST)/plugins/; done; \
 	echo "built $(DIST)/bin/godispatch and $(DIST)/plugins: $$(ls $(DIST)/plugins | tr '\n' ' ')"
 
@@ -84,3 +85,12 @@ SOAK_ROOMS       ?= 500
 soak: build
 	$(DIST)/bin/godispatch-soak --seconds $(SOAK_SECONDS) --connections $(SOAK_CONNECTIONS) --rooms $(SOAK_ROOMS) \
 		--config Benchmarks/soak.yaml --server $(DIST)/bin/godispatch --plugins $(DIST)/plugins
+
+## bench-api: release build, then dist/bin/godispatch-bench-api: a server on Benchmarks/api.yaml, BENCH_API_MEMBERS
+## WebSocket members in one room, and BENCH_API_SECONDS each of client publishes, /api/publish (keep-alive) and
+## /api/batch of BENCH_API_BATCH; prints publishes/s, deliveries/s, p50/p99 latency and server CPU per publish.
+BENCH_API_MEMBERS ?= 1000
+BENCH_API_SECONDS ?= 10
+BENCH_API_BATCH   ?= 100
+bench-api: build
+	$(DIST)/bin/godispatch-bench-api --members $(BENCH_API_MEMBERS) --seconds $(BENCH_API_SECONDS) --batch $(BENCH_API_BATCH)

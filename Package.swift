@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "GoDispatchClient", targets: ["GoDispatchClient"]),
         .executable(name: "godispatch", targets: ["godispatch"]),
         .executable(name: "godispatch-soak", targets: ["godispatch-soak"]),
+        .executable(name: "godispatch-bench-api", targets: ["godispatch-bench-api"]),
     ] + bundled.map(\.product) + fixtures.map(\.product),
     dependencies: [
         .package(path: "PluginKit"),
@@ -103,14 +104,32 @@ let package = Package(
             ]
         ),
         /// `make soak`: the soak driver; it starts the server as a child process and talks to it over sockets only.
+        /// What the load drivers share: the server as a child process, tokens they sign.
+        .target(
+            name: "GoDispatchLoadDriver",
+            dependencies: [.product(name: "JWTKit", package: "jwt-kit")]
+        ),
         .executableTarget(
             name: "godispatch-soak",
             dependencies: [
+                "GoDispatchLoadDriver",
                 "GoDispatchClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+        /// `make bench-api`: API publishes against client publishes, into one room, from one process.
+        .executableTarget(
+            name: "godispatch-bench-api",
+            dependencies: [
+                "GoDispatchLoadDriver",
+                "GoDispatchClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(name: "GoDispatchTestSupport", dependencies: ["GoDispatchCore"], path: "Tests/GoDispatchTestSupport"),

@@ -1,3 +1,4 @@
+import GoDispatchLoadDriver
 import ArgumentParser
 import Foundation
 

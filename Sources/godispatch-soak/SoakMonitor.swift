@@ -1,3 +1,4 @@
+import GoDispatchLoadDriver
 import Foundation
 import Synchronization
 

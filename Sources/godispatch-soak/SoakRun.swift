@@ -1,3 +1,4 @@
+import GoDispatchLoadDriver
 import Foundation
 
 /// Why a run could not go on (as opposed to a run that finished and failed its checks).

@@ -1,3 +1,4 @@
+import GoDispatchLoadDriver
 import Synchronization
 
 /// The traffic of a soak run: opening connections (with retries), the stable members, their publisher,

@@ -6,21 +6,24 @@ import Synchronization
 #endif
 
 /// Why the server could not be started or did not behave.
-struct ServerProcessError: Error, CustomStringConvertible {
+public struct ServerProcessError: Error, CustomStringConvertible {
     /// What went wrong, with what to do.
-    let description: String
+    public let description: String
+
+    /// An error saying `description`.
+    public init(description: String) { self.description = description }
 }
 
 /// The server under test: `godispatch serve` started by the driver as a child process, its output in a
 /// log file. The child inherits the driver's raised `RLIMIT_NOFILE` and its process group, so a Ctrl-C
 /// reaches both.
-final class ServerProcess: Sendable {
+public final class ServerProcess: Sendable {
     /// The child's process id.
-    let pid: pid_t
+    public let pid: pid_t
     /// The port it listens on (127.0.0.1).
-    let port: Int
+    public let port: Int
     /// Where its stdout and stderr go.
-    let logPath: String
+    public let logPath: String
     /// The wait status once the child has been reaped.
     private let exitStatus = Mutex<Int32?>(nil)
 
@@ -31,10 +34,11 @@ final class ServerProcess: Sendable {
         self.logPath = logPath
     }
 
-    /// Starts `executable serve --config config --port port --plugins plugins --log-level warning`, with
-    /// `environment` added to the driver's own.
-    static func launch(
-        executable: String, config: String, plugins: String, port: Int, logPath: String, environment: [String: String]
+    /// Starts `executable serve --config config --port port --plugins plugins --log-level warning` and
+    /// `extraArguments`, with `environment` added to the driver's own.
+    public static func launch(
+        executable: String, config: String, plugins: String, port: Int, logPath: String, environment: [String: String],
+        extraArguments: [String] = []
     ) throws -> ServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw ServerProcessError(description: "\(executable) is not an executable; run `make build` first")
@@ -42,7 +46,7 @@ final class ServerProcess: Sendable {
         let arguments = [
             executable, "serve", "--config", config, "--port", String(port), "--plugins", plugins, "--log-level",
             "warning",
-        ]
+        ] + extraArguments
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         let argv = arguments.map { strdup($0) } + [nil]
@@ -66,7 +70,7 @@ final class ServerProcess: Sendable {
     }
 
     /// How the child ended, or nil while it runs (reaps it when it has ended).
-    func exitDescription() -> String? {
+    public func exitDescription() -> String? {
         exitStatus.withLock { known in
             if known == nil {
                 var status: Int32 = 0
@@ -77,10 +81,10 @@ final class ServerProcess: Sendable {
     }
 
     /// Whether the child ended with exit code 0.
-    var exitedCleanly: Bool { exitStatus.withLock { $0.map { Self.exitCode($0) == 0 } ?? false } }
+    public var exitedCleanly: Bool { exitStatus.withLock { $0.map { Self.exitCode($0) == 0 } ?? false } }
 
     /// Waits until `GET /healthz` answers 200.
-    func waitHealthy(timeout: Duration) async throws {
+    public func waitHealthy(timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let ended = exitDescription() {
@@ -95,7 +99,7 @@ final class ServerProcess: Sendable {
 
     /// Sends SIGTERM and waits for the exit (SIGKILL after `timeout`); returns how it ended.
     @discardableResult
-    func terminate(timeout: Duration) async -> String {
+    public func terminate(timeout: Duration) async -> String {
         if let ended = exitDescription() { return ended }
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + timeout
@@ -109,20 +113,20 @@ final class ServerProcess: Sendable {
     }
 
     /// The last `lines` lines of the server's log.
-    func logTail(lines: Int = 20) -> String {
+    public func logTail(lines: Int = 20) -> String {
         guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return "(no log at \(logPath))" }
         let all = text.split(separator: "\n", omittingEmptySubsequences: false)
         return all.suffix(lines).joined(separator: "\n")
     }
 
     /// The lines of the server's log.
-    func logLines() -> [Substring] {
+    public func logLines() -> [Substring] {
         guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
         return text.split(separator: "\n")
     }
 
     /// A free TCP port on 127.0.0.1 (bound and released; the server binds it right after).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else {
             throw ServerProcessError(description: "socket(): \(String(cString: strerror(errno)))")
@@ -153,9 +157,9 @@ final class ServerProcess: Sendable {
 }
 
 /// A blocking `GET /healthz` over a plain socket: the driver needs no HTTP client for one request.
-enum HealthProbe {
+public enum HealthProbe {
     /// Whether 127.0.0.1:`port` answers `GET /healthz` with 200 within two seconds.
-    static func isHealthy(port: Int) -> Bool {
+    public static func isHealthy(port: Int) -> Bool {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { return false }
         defer { close(socket) }
@@ -180,7 +184,7 @@ enum HealthProbe {
     }
 
     /// `sockaddr_in` for 127.0.0.1:`port`.
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
