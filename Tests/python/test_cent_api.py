@@ -7,6 +7,7 @@ from cent import (
     BatchRequest,
     BroadcastRequest,
     CentApiResponseError,
+    CentTransportError,
     CentUnauthorizedError,
     ChannelsRequest,
     Client,
@@ -170,3 +171,13 @@ def test_a_wrong_key_is_refused(shipped):
         # Nothing was published: Alice's first frame is the one the right key sends.
         cent_client(shipped).publish(PublishRequest(channel="user:alice", data="genuine"))
         assert frame(alice)["payload"] == "genuine"
+
+
+def test_a_body_over_the_limit_is_refused_with_413(shipped):
+    # cent sends with `requests`, no Expect: 100-continue: the 413 must still arrive (not a reset).
+    with shipped.connect("alice") as alice:
+        with pytest.raises(CentTransportError) as raised:
+            cent_client(shipped).publish(PublishRequest(channel="user:alice", data="x" * (2 << 20)))
+        assert raised.value.status_code == 413
+        cent_client(shipped).publish(PublishRequest(channel="user:alice", data="x" * 1000))
+        assert frame(alice)["payload"] == "x" * 1000
