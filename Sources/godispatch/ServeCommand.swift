@@ -2,6 +2,7 @@ import ArgumentParser
 import GoDispatchCore
 import GoDispatchServer
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
@@ -59,9 +60,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         reloader.reloadOnSIGHUP()
         if watch { reloader.watch() }
+        // One loop per core, shared by the WebSocket server and the API; shut down once both have stopped.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server: WebSocketServer
         do {
-            server = try await WebSocketServer(engine: engine, logger: logger)
+            server = try await WebSocketServer(engine: engine, group: loops, logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
@@ -70,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let api = settings.api {
             let apiServer = APIServer(
-                engine: engine, settings: api, metricsSettings: settings.metrics, readiness: server.readiness, logger: logger)
+                engine: engine, settings: api, metricsSettings: settings.metrics, readiness: server.readiness,
+                group: loops, logger: logger)
             try await apiServer.start(port: apiPort, metricsPort: metricsPort)
             services.append(.init(service: apiServer))
         }
@@ -79,5 +83,6 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try? await loops.shutdownGracefully()
     }
 }
