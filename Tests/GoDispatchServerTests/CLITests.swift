@@ -135,7 +135,7 @@ struct CLITests {
     @Test func pluginsListsPluginsAndActions() throws {
         let result = try godispatch(["plugins", "--plugins", try makePluginDirectory(bundledPlugins)])
         #expect(result.status == 0)
-        #expect(result.out.contains("messaging 1.0.0 (ABI 1.1, swift-"))
+        #expect(result.out.contains("messaging 1.0.0 (ABI 1.2, swift-"))
         #expect(result.out.contains("  _notify_room  Send {event, payload} to every member of `room`"))
         #expect(result.out.contains("rooms 1.0.0"))
     }
