@@ -41,6 +41,9 @@ public enum ConfigLinter {
         for event in config.events + config.lifecycle {
             findings += unusedStepIDs(event) + undeclaredPayloadFields(event) + unsatisfiableRequirements(event)
         }
+        // A server event's step ids are read by its caller too (each step's result comes back with its
+        // id), and it has no `requires`: only the payload check applies.
+        for event in config.serverEvents { findings += undeclaredPayloadFields(event) }
         return findings.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
     }
 
