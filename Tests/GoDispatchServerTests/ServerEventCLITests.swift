@@ -60,6 +60,13 @@ struct ServerEventCLITests {
         #expect(mixed.status != 0 && mixed.err.contains("a server event has no sender"), "\(mixed.err)")
     }
 
+    @Test func pluginsMarksTheActionsThatNeedTheSender() throws {
+        let result = try godispatch(["plugins", "--plugins", try makePluginDirectory(bundledPlugins)])
+        #expect(result.status == 0)
+        let marked = result.out.split(separator: "\n").filter { $0.hasSuffix("[needs the sender: not in server_events]") }
+        #expect(marked.map { $0.split(separator: " ").first.map(String.init) ?? "" }.sorted() == ["_join", "_leave", "_notify_origin"])
+    }
+
     @Test func validateReportsServerEventErrorsWithFileLineAndColumn() throws {
         let path = try writeConfig(
             """
