@@ -50,7 +50,9 @@ static int32_t shout_invoke(void *data, void *state, gd_call *call, gd_error *er
 }
 
 static const gd_action actions[] = {
-    {sizeof(gd_action), "shout", "Send `text` back to the sender in capitals", NULL, shout_instantiate, NULL, shout_invoke},
+    /* GD_ACTION_NEEDS_ORIGIN: it answers the sender, so a server event (no sender) may not use it. */
+    {sizeof(gd_action), "shout", "Send `text` back to the sender in capitals", NULL, shout_instantiate, NULL, shout_invoke,
+     GD_ACTION_NEEDS_ORIGIN},
 };
 
 static const gd_plugin_descriptor descriptor = {

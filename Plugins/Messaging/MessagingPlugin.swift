@@ -61,7 +61,10 @@ let notifyRoom = ActionDefinition(
 /// Room guard: a sender must be a member of the room it publishes to, unless the step says
 /// `allow_non_member: true`, or names a permission the sender holds (`allow_non_member: "room:{{target}}:announce"`).
 func nonMemberRefusal(_ call: ActionCall, room: gd_str) -> ActionError? {
-    if call.host.pointee.is_member(call.raw, .empty, room) == 1 { return nil }
+    let member = call.host.pointee.is_member(call.raw, .empty, room)
+    // 1: the sender is a member. GD_ERR_NOT_FOUND: there is no sender to guard (a server event, which a
+    // backend started; the backend may publish to any room).
+    if member == 1 || member == GD_ERR_NOT_FOUND.rawValue { return nil }
     switch call.param("allow_non_member") {
     case .json("true"), .string("true"): return nil
     case .string(let permission):
@@ -76,6 +79,7 @@ func nonMemberRefusal(_ call: ActionCall, room: gd_str) -> ActionError? {
 let notifyOrigin = ActionDefinition(
     name: "_notify_origin",
     description: "Send {event, payload} back to the connection that sent the message",
+    needsOrigin: true,
     instantiate: { config throws(ActionError) in
         try config.allowOnly(["event", "payload", "target"])
         try config.require("event")

@@ -25,6 +25,7 @@ func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> (any StepS
 let join = ActionDefinition(
     name: "_join",
     description: "Add the sending connection to `room` (created on first join); `permission` guards it",
+    needsOrigin: true,
     instantiate: { config throws(ActionError) in
         try config.allowOnly(["room", "permission"])
         try config.require("room")
@@ -56,6 +57,7 @@ let join = ActionDefinition(
 let leave = ActionDefinition(
     name: "_leave",
     description: "Remove the sending connection from `room`",
+    needsOrigin: true,
     instantiate: instantiateRoomStep,
     invoke: { call, _ in
         do throws(ActionError) {

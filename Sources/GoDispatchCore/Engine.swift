@@ -64,6 +64,12 @@ extension Engine {
         public var newPlugins: [String]
         /// Settings that differ but only take effect after a restart (listen address, path, …).
         public var ignoredUntilRestart: [String]
+        /// Server events (`server_events:`) that are new.
+        public var serverEventsAdded: [String] = []
+        /// Server events that are gone.
+        public var serverEventsRemoved: [String] = []
+        /// Server events whose definition changed.
+        public var serverEventsChanged: [String] = []
     }
 
     /// Loads new plugin files, compiles `settings` off to the side and, only if everything succeeds,
@@ -87,8 +93,8 @@ extension Engine {
         if !refusals.isEmpty { throw EngineStartError(plugins: refusals, config: nil) }
         router.replaceConfig(compiled)
         httpCallouts.setLimit(settings.plugins.maxHTTPInFlight)
-        let before = Dictionary(old.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
-        let after = Dictionary(settings.events.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        let events = EventDefinition.changes(from: old.events, to: settings.events)
+        let serverEvents = EventDefinition.changes(from: old.serverEvents, to: settings.serverEvents)
         var ignored: [String] = []
         if old.server.host != settings.server.host || old.server.port != settings.server.port { ignored.append("server.listen") }
         if old.server.path != settings.server.path { ignored.append("server.path") }
@@ -112,14 +118,25 @@ extension Engine {
             ignored.append("connections (limits)")
         }
         return ReloadReport(
-            added: after.keys.filter { before[$0] == nil }.sorted(),
-            removed: before.keys.filter { after[$0] == nil }.sorted(),
-            changed: after.keys.filter { before[$0] != nil && before[$0] != after[$0] }.sorted(),
-            newPlugins: newPlugins, ignoredUntilRestart: ignored)
+            added: events.added, removed: events.removed, changed: events.changed, newPlugins: newPlugins,
+            ignoredUntilRestart: ignored, serverEventsAdded: serverEvents.added, serverEventsRemoved: serverEvents.removed,
+            serverEventsChanged: serverEvents.changed)
     }
 }
 
 extension EventDefinition {
+    /// The names added, removed and changed between two lists of definitions, each sorted.
+    static func changes(from old: [EventDefinition], to new: [EventDefinition])
+        -> (added: [String], removed: [String], changed: [String])
+    {
+        let before = Dictionary(old.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        let after = Dictionary(new.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        return (
+            after.keys.filter { before[$0] == nil }.sorted(), before.keys.filter { after[$0] == nil }.sorted(),
+            after.keys.filter { before[$0] != nil && before[$0] != after[$0] }.sorted()
+        )
+    }
+
     /// A text that changes whenever the event's definition does (for reload reports).
     var fingerprint: String {
         let steps = pipeline.map { step in

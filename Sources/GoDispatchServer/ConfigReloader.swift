@@ -39,6 +39,9 @@ public final class ConfigReloader: Sendable {
                         "trigger": "\(reason)", "added": "\(report.added.count)", "removed": "\(report.removed.count)",
                         "changed": "\(report.changed.count)", "events": "\(settings.events.count)",
                         "new_plugins": "\(report.newPlugins.count)",
+                        "server_events_added": "\(report.serverEventsAdded.count)",
+                        "server_events_removed": "\(report.serverEventsRemoved.count)",
+                        "server_events_changed": "\(report.serverEventsChanged.count)",
                     ])
                 for setting in report.ignoredUntilRestart {
                     logger.warning("setting changed but takes effect only after a restart", metadata: ["setting": "\(setting)"])

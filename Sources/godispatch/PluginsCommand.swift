@@ -16,7 +16,11 @@ struct PluginsCommand: AsyncParsableCommand {
         for plugin in host.plugins {
             print("\(plugin.name) \(plugin.version) (ABI \(plugin.abiVersion), \(plugin.toolchain ?? "C")) — \(plugin.file)")
             if !plugin.description.isEmpty { print("  \(plugin.description)") }
-            for action in plugin.actions { print("  \(action.name)  \(action.description)") }
+            for action in plugin.actions {
+                // GD_ACTION_NEEDS_ORIGIN: say where the action cannot be used, before a config finds out.
+                let note = action.needsOrigin ? "  [needs the sender: not in server_events]" : ""
+                print("  \(action.name)  \(action.description)\(note)")
+            }
         }
         for error in errors { Defaults.printErrors("refused: \(error)") }
         if !errors.isEmpty { throw ExitCode(2) }

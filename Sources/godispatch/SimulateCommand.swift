@@ -5,20 +5,37 @@ import GoDispatchCore
 import Logging
 import Synchronization
 
-/// `godispatch simulate`: run one event's pipeline through the real plugins against an in-memory host
-/// that records what would be sent instead of sending it. No network.
+/// `godispatch simulate`: run one event's pipeline (a client event sent by `--as`, or a server event a
+/// backend would emit) through the real plugins against an in-memory host that records what would be
+/// sent instead of sending it. No network.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate", abstract: "Dry-run an event's pipeline and print each step and its effects.")
 
     @Option(name: .long, help: "The YAML configuration file.") var config: String
-    @Option(name: .long, help: "The event to send.") var event: String
+    @Option(name: .long, help: "The client event to send (with --as).") var event: String?
+    @Option(name: .customLong("server-event"), help: "The server event to emit, as a backend would (no sender).")
+    var serverEvent: String?
     @Option(name: .long, help: "The envelope's target.") var target: String?
     @Option(name: .long, help: "The payload, as JSON.") var payload: String?
-    @Option(name: .customLong("as"), help: "The sender's user id.") var user: String
+    @Option(name: .customLong("as"), help: "The sender's user id (client events).") var user: String?
     @Option(name: .long, help: "The sender's permissions, comma-separated.") var perms: String?
     @Option(name: .long, help: "Rooms the sender is already in, comma-separated.") var rooms: String?
     @OptionGroup var pluginOptions: PluginOptions
+
+    func validate() throws {
+        switch (event, serverEvent) {
+        case (nil, nil): throw ValidationError("name what to simulate: --event NAME --as USER, or --server-event NAME")
+        case (.some, .some): throw ValidationError("--event and --server-event exclude each other; pick one")
+        case (.some, nil) where user == nil: throw ValidationError("--event needs --as USER, the sender's user id")
+        case (nil, .some) where user != nil || perms != nil || rooms != nil:
+            throw ValidationError("a server event has no sender: drop --as, --perms and --rooms")
+        default: break
+        }
+        if let payload, (try? JSONReader.parse(Array(payload.utf8))) == nil {
+            throw ValidationError("--payload must be JSON, e.g. '{\"text\":\"hi\"}'")
+        }
+    }
 
     func run() async throws {
         var logger = Logger(label: "godispatch.simulate")
@@ -34,6 +51,11 @@ struct SimulateCommand: AsyncParsableCommand {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
         }
+        if let serverEvent {
+            try await simulate(serverEvent: serverEvent, engine: engine, report: report)
+            return
+        }
+        guard let event, let user else { return }  // validate() requires both
         var envelope = JSONWriter()
         envelope.writeASCII("{\"event\":")
         envelope.writeString(event)
@@ -42,9 +64,6 @@ struct SimulateCommand: AsyncParsableCommand {
             envelope.writeString(target)
         }
         if let payload {
-            guard (try? JSONReader.parse(Array(payload.utf8))) != nil else {
-                throw ValidationError("--payload must be JSON, e.g. '{\"text\":\"hi\"}'")
-            }
             envelope.writeASCII(",\"payload\":")
             envelope.writeRaw(Array(payload.utf8))
         }
@@ -58,6 +77,21 @@ struct SimulateCommand: AsyncParsableCommand {
         let bytes = envelope.bytes
         executor.execute { engine.router.handle(bytes, from: origin) }
         await report.waitUntilDone()
+        for line in report.lines { print(line) }
+        if report.failed { throw ExitCode(1) }
+    }
+
+    /// Emits `name` as the backend API would, with no sender, and prints the steps and their effects.
+    private func simulate(serverEvent name: String, engine: Engine, report: SimulationReport) async throws {
+        report.line("simulating server event `\(name)`" + (target.map { " → \($0)" } ?? ""))
+        let outcome = await engine.emit(name, target: target, payloadJSON: payload.map { Array($0.utf8) }, on: SerialExecutor())
+        switch outcome {
+        case .unknownEvent, .invalidPayload:
+            report.line("refused before any step: \(outcome)")
+            report.finish(failed: true)
+        case .completed, .failed:
+            break  // the observer told the story, ending with the pipeline's outcome
+        }
         for line in report.lines { print(line) }
         if report.failed { throw ExitCode(1) }
     }

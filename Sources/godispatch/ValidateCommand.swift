@@ -28,7 +28,10 @@ struct ValidateCommand: AsyncParsableCommand {
             let settings = try ConfigLoader().load(file: config)
             do {
                 let engine = try Engine(settings: settings, pluginsDirectory: pluginOptions.plugins, logger: logger)
-                summary = "\(engine.config.events.count) events, \(engine.plugins.registry.names.count) actions"
+                let serverEvents = engine.config.serverEvents.count
+                summary = "\(engine.config.events.count) events, "
+                    + (serverEvents > 0 ? "\(serverEvents) server events, " : "")
+                    + "\(engine.plugins.registry.names.count) actions"
             } catch {
                 let location = SourceLocation(file: config, line: 1, column: 1)
                 findings += error.plugins.map { LintFinding(.error, location, $0.description) }

@@ -21,7 +21,7 @@ struct PluginHostTests {
             ])
         let messaging = try #require(host.plugins.first { $0.name == "messaging" })
         #expect(messaging.version == "1.0.0")
-        #expect(messaging.abiVersion == "1.1")
+        #expect(messaging.abiVersion == "1.2")
         #expect(messaging.toolchain?.hasPrefix("swift-") == true)
         #expect(messaging.actions.allSatisfy { !$0.description.isEmpty })
     }
@@ -61,7 +61,7 @@ struct PluginHostTests {
 
     @Test func versionMismatchSaysHowToFix() throws {
         let error = try refusal("FixtureWrongVersion")
-        #expect(error.message.contains("this engine speaks ABI 1.1"))
+        #expect(error.message.contains("this engine speaks ABI 1.2"))
         #expect(error.message.contains("rebuild the plugin against this engine's GoDispatchPluginKit"))
     }
 

@@ -11,7 +11,7 @@ struct StepConditionTests {
         let connection = state.connect(userID: "alice", permissions: ["admin", "chat:write"], transport: TestTransport())
         let cargo = Cargo(
             message: try EnvelopeParser.parse(Array(#"{"event":"e","target":"lobby","payload":\#(payload)}"#.utf8)),
-            connection: connection)
+            origin: connection)
         return try ConditionParser.parse(source).evaluate(cargo)
     }
 

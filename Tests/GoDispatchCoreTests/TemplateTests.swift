@@ -55,7 +55,7 @@ struct TemplateResolutionTests {
 
     func cargo(_ json: String) throws -> Cargo {
         let connection = state.connect(userID: "alice", permissions: ["b", "a"], transport: TestTransport())
-        return Cargo(message: try EnvelopeParser.parse(Array(json.utf8)), connection: connection)
+        return Cargo(message: try EnvelopeParser.parse(Array(json.utf8)), origin: connection)
     }
 
     func text(_ value: ResolvedValue) -> String {

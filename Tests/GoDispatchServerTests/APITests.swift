@@ -163,6 +163,57 @@ import Testing
         }
     }
 
+    static let serverEvents = """
+        server_events:
+          order.shipped:
+            payload_schema: { type: object, required: [order] }
+            pipeline:
+              - id: told
+                action: _notify_user
+                params: { user: "{{target}}", event: order.update, payload: "{{payload}}" }
+              - action: _log
+                when: "payload.quiet"
+                params: { message: "quiet" }
+          ban:
+            pipeline:
+              - action: _disconnect
+                params: { user: "{{target}}", code: "{{payload.code}}" }
+        """
+
+    @Test func emitRunsAServerEventAndAnswersItsSteps() async throws {
+        try await APIHarness.with(config: Self.serverEvents) { h in
+            let jack = try await h.ws.connect("jack")
+            let answer = try await h.call("emit", #"{"event":"order.shipped","target":"jack","payload":{"order":7}}"#)
+            guard case .array(let steps)? = answer.result?["steps"] else {
+                Issue.record("no steps: \(answer.text)")
+                return
+            }
+            #expect(steps.count == 2)
+            #expect(steps[0]["id"] == .string("told"))
+            #expect(steps[0]["result"]?["delivered"] == .number("1"))
+            #expect(steps[1]["skipped"] == .bool(true))
+            let frame = await jack.nextJSON()
+            #expect(frame?["event"] == .string("order.update"))
+            #expect(frame?["payload"] == .object([("order", .number("7"))]))
+            #expect(frame?["from"] == nil)
+
+            let invalid = try await h.call("emit", #"{"event":"order.shipped","target":"jack","payload":{}}"#)
+            #expect(invalid.errorCode == 107)
+            #expect(invalid.json?["error"]?["reason"] == .string("invalid_payload"))
+            let unknown = try await h.call("emit", #"{"event":"order.lost"}"#)
+            #expect(unknown.errorCode == 102)
+            #expect(unknown.errorMessage?.contains("order.shipped") == true, "lists the configured ones")
+            let failed = try await h.call("emit", #"{"event":"ban","target":"jack","payload":{"code":999}}"#)
+            #expect(failed.errorCode == 100)
+            #expect(failed.json?["error"]?["reason"] == .string("action_failed"))
+            #expect(try await h.call("emit", #"{"target":"jack"}"#).errorMessage == "`event` is required")
+            // Inside a batch, too.
+            let batch = try await h.call("batch", #"{"commands":[{"emit":{"event":"order.shipped","target":"jack","payload":{"order":8}}}]}"#)
+            #expect(batch.json?["replies"] != nil)
+            #expect(await jack.nextJSON()?["payload"] == .object([("order", .number("8"))]))
+        }
+    }
+
     @Test func batchRunsInOrderAndAnswersEachCommand() async throws {
         try await APIHarness.with { h in
             let hank = try await member(h, "hank", room: "b")

@@ -39,11 +39,12 @@ struct CLITests {
         let plugins = try makePluginDirectory(bundledPlugins)
         let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
         #expect(result.status == 1, "warnings exit 1: \(result.err)")
-        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 9 actions), 1 warning(s)\n")
+        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 1 server events, 9 actions), 2 warning(s)\n")
         #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
+        #expect(result.err.contains("warning: api.keys holds the development default"))
         let production = try godispatch(
             ["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins],
-            environment: ["GODISPATCH_JWT_SECRET": String(repeating: "k", count: 48)])
+            environment: ["GODISPATCH_JWT_SECRET": String(repeating: "k", count: 48), "GODISPATCH_API_KEY": String(repeating: "a", count: 32)])
         #expect(production.status == 0, "clean: \(production.err)")
         #expect(production.err.isEmpty)
     }
@@ -135,7 +136,7 @@ struct CLITests {
     @Test func pluginsListsPluginsAndActions() throws {
         let result = try godispatch(["plugins", "--plugins", try makePluginDirectory(bundledPlugins)])
         #expect(result.status == 0)
-        #expect(result.out.contains("messaging 1.0.0 (ABI 1.1, swift-"))
+        #expect(result.out.contains("messaging 1.0.0 (ABI 1.2, swift-"))
         #expect(result.out.contains("  _notify_room  Send {event, payload} to every member of `room`"))
         #expect(result.out.contains("rooms 1.0.0"))
     }

@@ -87,7 +87,7 @@ private func makeCargo(payload: [UInt8]?) -> Cargo {
         message = own
         steps["t"] = payload
     }
-    var cargo = Cargo(message: message, connection: connection)
+    var cargo = Cargo(message: message, origin: connection)
     cargo.stepResults = steps
     cargo.close = (1000, "bye")
     return cargo

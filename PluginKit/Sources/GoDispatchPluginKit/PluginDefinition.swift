@@ -16,13 +16,21 @@ public struct ActionDefinition: Sendable {
     public let name: String
     /// A one-line description shown by `godispatch plugins`.
     public let description: String
+    /// True if the action only makes sense for the connection that sent the message (it sends to it,
+    /// joins rooms for it, …): `server_events:` pipelines, which have no such connection, may not use
+    /// it (`GD_ACTION_NEEDS_ORIGIN`). Leave it false when an explicit param (a `user`) can stand in.
+    public let needsOrigin: Bool
     let instantiate: Instantiate?
     let invoke: Invoke
 
     /// Describes an action.
-    public init(name: String, description: String, instantiate: Instantiate? = nil, invoke: @escaping Invoke) {
+    public init(
+        name: String, description: String, needsOrigin: Bool = false, instantiate: Instantiate? = nil,
+        invoke: @escaping Invoke
+    ) {
         self.name = name
         self.description = description
+        self.needsOrigin = needsOrigin
         self.instantiate = instantiate
         self.invoke = invoke
     }
@@ -68,7 +76,8 @@ public struct PluginDefinition: Sendable {
                 action_data: Unmanaged.passRetained(box).toOpaque(),
                 instantiate: action.instantiate == nil ? nil : instantiateTrampoline,
                 release: action.instantiate == nil ? nil : releaseTrampoline,
-                invoke: invokeTrampoline
+                invoke: invokeTrampoline,
+                flags: action.needsOrigin ? UInt32(GD_ACTION_NEEDS_ORIGIN) : 0
             )
         }
         let descriptor = UnsafeMutablePointer<gd_plugin_descriptor>.allocate(capacity: 1)

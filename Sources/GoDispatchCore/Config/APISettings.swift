@@ -7,6 +7,8 @@ public struct APISettings: Sendable, Equatable {
     public var port: Int = 9000
     /// Accepted `X-API-Key` values (several, so keys can be rotated); never empty.
     public var keys: [String] = []
+    /// Where `keys` is written, for warnings.
+    public var keysLocation: SourceLocation?
     /// Largest accepted request body (default 1 MiB); larger gets HTTP 413.
     public var maxBodyBytes: Int = 1 << 20
     /// The event `publish` and `broadcast` send when the request names none (default `message`).

@@ -25,11 +25,19 @@ public struct LintFinding: Sendable, Equatable {
 public enum ConfigLinter {
     /// The development secret shipped in config.yaml.
     public static let developmentSecret = "dev-secret-change-me-0123456789abcdef"
+    /// The development API key shipped in config.yaml.
+    public static let developmentAPIKey = "dev-api-key-change-me-0123456789"
 
     /// Every warning for `config`, in file order.
     public static func warnings(_ config: EngineConfig) -> [LintFinding] {
         var findings: [LintFinding] = []
         let jwt = config.auth.jwt
+        if let api = config.api, api.keys.contains(developmentAPIKey) {
+            findings.append(
+                .init(
+                    .warning, api.keysLocation ?? SourceLocation(file: config.file, line: 1, column: 1),
+                    "api.keys holds the development default; set GODISPATCH_API_KEY (e.g. openssl rand -hex 32)"))
+        }
         if let secret = jwt.secret, jwt.algorithms.contains(where: { $0.hasPrefix("HS") }) {
             let location = jwt.secretLocation ?? SourceLocation(file: config.file, line: 1, column: 1)
             if secret == developmentSecret {
@@ -41,6 +49,9 @@ public enum ConfigLinter {
         for event in config.events + config.lifecycle {
             findings += unusedStepIDs(event) + undeclaredPayloadFields(event) + unsatisfiableRequirements(event)
         }
+        // A server event's step ids are read by its caller too (each step's result comes back with its
+        // id), and it has no `requires`: only the payload check applies.
+        for event in config.serverEvents { findings += undeclaredPayloadFields(event) }
         return findings.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
     }
 

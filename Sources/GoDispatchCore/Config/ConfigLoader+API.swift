@@ -17,6 +17,7 @@ extension ConfigLoader {
                 settings.port = port
             case "keys":
                 sawKeys = true
+                settings.keysLocation = reader.location(member.value)
                 for key in reader.stringList(member.value, at: path) ?? [] {
                     guard key.value.utf8.count >= 16 else {
                         reader.fail(

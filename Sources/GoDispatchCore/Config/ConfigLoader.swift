@@ -53,7 +53,7 @@ public struct ConfigLoader: Sendable {
         return ConfigError(SourceLocation(file: file, line: 1, column: 1), "YAML syntax: \(error)")
     }
 
-    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events", "api", "metrics"]
+    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events", "server_events", "api", "metrics"]
 
     private static func read(_ root: Node, reader: inout YAMLNodeReader, file: String) -> EngineConfig {
         let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
@@ -77,6 +77,7 @@ public struct ConfigLoader: Sendable {
                 config.events = readEvents(member.value, reader: &reader)
             case "lifecycle":
                 config.lifecycle = readLifecycle(member.value, reader: &reader)
+            case "server_events": config.serverEvents = readServerEvents(member.value, reader: &reader)
             case "api": config.api = readAPI(member.value, reader: &reader)
             case "metrics": config.metrics = readMetrics(member.value, reader: &reader)
             default: break
@@ -369,7 +370,7 @@ public struct ConfigLoader: Sendable {
         return hooks
     }
 
-    private static func readStep(_ node: Node, at path: String, reader: inout YAMLNodeReader) -> StepDefinition? {
+    static func readStep(_ node: Node, at path: String, reader: inout YAMLNodeReader) -> StepDefinition? {
         guard let fields = reader.mapping(node, at: path, allowed: ["id", "action", "params", "timeout", "when"]) else {
             return nil
         }

@@ -22,6 +22,8 @@ public struct EngineConfig: Sendable {
     public var events: [EventDefinition]
     /// `lifecycle.connect` and `lifecycle.disconnect` (named `lifecycle.connect` / `lifecycle.disconnect`).
     public var lifecycle: [EventDefinition] = []
+    /// `server_events:`, in file order: pipelines a backend starts (no origin connection, no `requires`).
+    public var serverEvents: [EventDefinition] = []
     /// `api:`, when the backend API is enabled.
     public var api: APISettings?
     /// `metrics:`, when `/metrics` has a listener of its own.
@@ -132,7 +134,7 @@ public struct PluginSettings: Sendable {
     public var maxHTTPInFlight: Int = 256
 }
 
-/// One client event: who may send it and what it does.
+/// One client event (or server event, lifecycle hook): who may send it and what it does.
 public struct EventDefinition: Sendable {
     /// The event name clients send.
     public let name: String

@@ -2,7 +2,7 @@ import CGoDispatchABI
 
 /// One call of an action: what a `gd_call *` handle names while `invoke` runs.
 ///
-/// Confined to the connection's executor. Host functions find it through ``CallHandles`` and answer
+/// Confined to the run's executor. Host functions find it through ``CallHandles`` and answer
 /// GD_ERR_STALE once `invoke` has returned.
 final class ActionInvocation {
     let run: PipelineRun
@@ -20,7 +20,7 @@ final class ActionInvocation {
     init(run: PipelineRun, step: CompiledStep) {
         self.run = run
         self.step = step
-        self.context = ActionContext(origin: run.cargo.connection, services: run.services)
+        self.context = ActionContext(origin: run.cargo.origin, services: run.services)
         params = .allocate(capacity: max(step.params.count, 1))
         for (index, param) in step.params.enumerated() {
             let value = param.literal ?? run.cargo.evaluate(param.template).cValue(in: arena)

@@ -1,7 +1,9 @@
 /// What a pipeline's templates can read for one message: the envelope, the sender and earlier results.
 struct Cargo {
     let message: InboundMessage
-    let connection: Connection
+    /// The connection that sent the message; nil for a server event, whose `user.*`, `connection.id`
+    /// are null (the compiler refuses templates naming them there).
+    let origin: Connection?
     /// Results of earlier steps with an `id`, as JSON.
     var stepResults: [String: [UInt8]] = [:]
     /// How the connection closed, for the `lifecycle.disconnect` pipeline.
@@ -18,13 +20,16 @@ struct Cargo {
         case .event:
             return .string(Array(message.event.utf8))
         case .userID:
-            return .string(Array(connection.user.id.utf8))
+            guard let origin else { return .null }
+            return .string(Array(origin.user.id.utf8))
         case .userPermissions:
+            guard let origin else { return .null }
             var writer = JSONWriter()
-            writer.write(.array(connection.user.permissions.snapshot.sorted().map(JSONValue.string)))
+            writer.write(.array(origin.user.permissions.snapshot.sorted().map(JSONValue.string)))
             return .json(writer.bytes)
         case .connectionID:
-            return .string(Array(connection.id.utf8))
+            guard let origin else { return .null }
+            return .string(Array(origin.id.utf8))
         case .messageID:
             guard let range = message.idRange else { return .null }
             return message.bytes.withUnsafeBytes { ResolvedValue.fromJSON(JSONReader($0), range) }

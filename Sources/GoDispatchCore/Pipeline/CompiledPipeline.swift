@@ -9,11 +9,17 @@ public final class CompiledConfig: Sendable, AtomicReference {
     public let events: [String: CompiledEvent]
     /// `lifecycle.connect` / `lifecycle.disconnect`, when configured.
     public let lifecycle: [String: CompiledEvent]
+    /// `server_events:` by name: pipelines a backend starts, with no origin connection.
+    public let serverEvents: [String: CompiledEvent]
 
-    init(settings: EngineConfig, events: [String: CompiledEvent], lifecycle: [String: CompiledEvent]) {
+    init(
+        settings: EngineConfig, events: [String: CompiledEvent], lifecycle: [String: CompiledEvent],
+        serverEvents: [String: CompiledEvent] = [:]
+    ) {
         self.settings = settings
         self.events = events
         self.lifecycle = lifecycle
+        self.serverEvents = serverEvents
     }
 }
 

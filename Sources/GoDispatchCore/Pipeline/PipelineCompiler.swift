@@ -17,13 +17,20 @@ public struct PipelineCompiler {
         // Lifecycle pipelines live apart from events: no client message can trigger them.
         var lifecycle: [String: CompiledEvent] = [:]
         for hook in config.lifecycle { lifecycle[hook.name] = compileEvent(hook, config: config, errors: &errors) }
+        // Server events run with no origin connection: what needs one is refused here, at load.
+        var serverEvents: [String: CompiledEvent] = [:]
+        for event in config.serverEvents {
+            serverEvents[event.name] = compileEvent(event, config: config, hasOrigin: false, errors: &errors)
+        }
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
         }
-        return CompiledConfig(settings: config, events: events, lifecycle: lifecycle)
+        return CompiledConfig(settings: config, events: events, lifecycle: lifecycle, serverEvents: serverEvents)
     }
 
-    private func compileEvent(_ event: EventDefinition, config: EngineConfig, errors: inout [ConfigError]) -> CompiledEvent {
+    private func compileEvent(
+        _ event: EventDefinition, config: EngineConfig, hasOrigin: Bool = true, errors: inout [ConfigError]
+    ) -> CompiledEvent {
         var requires: [Template] = []
         for permission in event.requires {
             do {
@@ -35,7 +42,8 @@ public struct PipelineCompiler {
         var steps: [CompiledStep] = []
         var earlierIDs: Set<String> = []
         for step in event.pipeline {
-            if let compiled = compile(step, event: event.name, earlierIDs: earlierIDs, config: config, errors: &errors) {
+            let allowed = hasOrigin || ServerEventRules.check(step, event: event.name, registry: registry, errors: &errors)
+            if allowed, let compiled = compile(step, event: event.name, earlierIDs: earlierIDs, config: config, errors: &errors) {
                 steps.append(compiled)
             }
             if let id = step.id, !earlierIDs.insert(id.value).inserted {

@@ -1,36 +1,54 @@
 import CGoDispatchABI
 import Logging
 
-/// Runs one message through its event's steps, on the sending connection's executor.
+/// Runs one message through its event's steps, on the sending connection's executor (or, for a
+/// server event, which has no sending connection, on the executor it was emitted on).
 ///
 /// The step rules live in ``PipelineRunMachine``; this class carries them out: it checks each step's
 /// `when:`, invokes the action through the C ABI, parks on a pending step until `complete` (hopped back
-/// onto the executor) or the step's timeout, and reports errors to the sender. A run whose connection
-/// closed stops at its next step (except `lifecycle.disconnect`, which is meant to run on).
+/// onto the executor) or the step's timeout, and reports errors to the sender (a server event has none:
+/// its outcome goes to ``trace`` and `onFinish` only). A run whose connection closed stops at its next
+/// step (except `lifecycle.disconnect`, which is meant to run on).
 ///
-/// Confined to the connection's executor: every method runs there.
+/// Confined to ``executor``: every method runs there.
 final class PipelineRun: @unchecked Sendable {
     let event: CompiledEvent
     let services: EngineServices
     private(set) var cargo: Cargo
+    /// Where the run's steps execute and resume.
+    let executor: any ConnectionExecutor
+    /// Each step's result, for a server event's caller; nil for client messages (nothing recorded).
+    let trace: StepTrace?
     private var machine: PipelineRunMachine
     private var pendingTimeout: (any ScheduledWork)?
     private let onFinish: @Sendable (PipelineOutcome) -> Void
 
-    init(
+    /// A run for `connection`'s message, on its executor.
+    convenience init(
         event: CompiledEvent, message: InboundMessage, connection: Connection, services: EngineServices,
         close: (code: UInt16, reason: String)? = nil, onFinish: @escaping @Sendable (PipelineOutcome) -> Void
     ) {
-        self.event = event
-        self.services = services
-        self.cargo = Cargo(message: message, connection: connection)
-        self.cargo.close = close
-        self.machine = PipelineRunMachine(stepCount: event.steps.count, outlivesConnection: close != nil)
-        self.onFinish = onFinish
+        self.init(
+            event: event, message: message, origin: connection, executor: connection.transport.executor,
+            services: services, close: close, trace: nil, onFinish: onFinish)
     }
 
-    /// The connection's executor.
-    var executor: any ConnectionExecutor { cargo.connection.transport.executor }
+    /// A run with an explicit executor; `origin` is nil for a server event.
+    init(
+        event: CompiledEvent, message: InboundMessage, origin: Connection?, executor: any ConnectionExecutor,
+        services: EngineServices, close: (code: UInt16, reason: String)? = nil, trace: StepTrace?,
+        onFinish: @escaping @Sendable (PipelineOutcome) -> Void
+    ) {
+        self.event = event
+        self.services = services
+        self.executor = executor
+        self.trace = trace
+        self.cargo = Cargo(message: message, origin: origin)
+        self.cargo.close = close
+        // With no origin there is no connection to outlive: nothing can abandon the run.
+        self.machine = PipelineRunMachine(stepCount: event.steps.count, outlivesConnection: close != nil || origin == nil)
+        self.onFinish = onFinish
+    }
 
     /// Runs steps until the pipeline ends or a step is pending.
     func start() { carryOut(.proceed) }
@@ -46,7 +64,7 @@ final class PipelineRun: @unchecked Sendable {
         services.observer?.stepFinished(
             index: index, action: step.action.name, status: status,
             detail: status == GD_OK.rawValue ? result.map { String(decoding: $0, as: UTF8.self) } : message)
-        if action == .proceed { record(result, of: step) }
+        if action == .proceed { record(result, of: step, at: index) }
         carryOut(action)
     }
 
@@ -56,7 +74,7 @@ final class PipelineRun: @unchecked Sendable {
         while true {
             switch action {
             case .proceed:
-                action = machine.next(connectionOpen: !cargo.connection.isClosed)
+                action = machine.next(connectionOpen: !(cargo.origin?.isClosed ?? false))
             case .invoke(let index):
                 action = invoke(index)
             case .park(let index, let ticket):
@@ -67,7 +85,7 @@ final class PipelineRun: @unchecked Sendable {
                 onFinish(.completed)
                 return
             case .fail(let index, let status, let message):
-                fail(event.steps[index], status: status, message: message)
+                fail(at: index, status: status, message: message)
                 return
             case .abandon:
                 services.logger.debug("pipeline abandoned: the connection closed", metadata: ["event": "\(event.name)"])
@@ -88,6 +106,7 @@ final class PipelineRun: @unchecked Sendable {
             services.logger.debug(
                 "step skipped: `when` is false",
                 metadata: ["event": "\(event.name)", "action": "\(step.action.name)", "step": "\(index)"])
+            trace?.skipped(index, step)
             machine.skipped()
             return .proceed
         }
@@ -109,7 +128,7 @@ final class PipelineRun: @unchecked Sendable {
                 detail: status == GD_OK.rawValue ? invocation.result.map { String(decoding: $0, as: UTF8.self) } : message)
         }
         let action = machine.invoked(status: status, ticket: invocation.ticket, message: message)
-        if action == .proceed { record(invocation.result, of: step) }
+        if action == .proceed { record(invocation.result, of: step, at: index) }
         return action
     }
 
@@ -125,17 +144,23 @@ final class PipelineRun: @unchecked Sendable {
         }
     }
 
-    private func record(_ result: [UInt8]?, of step: CompiledStep) {
+    private func record(_ result: [UInt8]?, of step: CompiledStep, at index: Int) {
         if let id = step.id, let result { cargo.stepResults[id] = result }
+        trace?.ran(index, step, result: result)
     }
 
-    private func fail(_ step: CompiledStep, status: Int32, message: String) {
+    private func fail(at index: Int, status: Int32, message: String) {
+        let step = event.steps[index]
         let code: ErrorCode = status == GD_ERR_FORBIDDEN.rawValue ? .forbidden : .actionFailed
         let text = code == .forbidden ? message : "\(step.action.name): \(message)"
         services.logger.debug(
             "pipeline stopped", metadata: ["event": "\(event.name)", "action": "\(step.action.name)", "reason": "\(message)"])
-        let ref = cargo.message.idJSON.map(Array.init)
-        cargo.connection.transport.send(FrameEncoder.error(code, text, ref: ref))
+        trace?.failed(index, step, code: code, message: text)
+        // A server event has nobody to send an error frame to: its caller gets the outcome.
+        if let origin = cargo.origin {
+            let ref = cargo.message.idJSON.map(Array.init)
+            origin.transport.send(FrameEncoder.error(code, text, ref: ref))
+        }
         services.observer?.pipelineFinished(.failed(code: code, message: text))
         onFinish(.failed(code: code, message: text))
     }

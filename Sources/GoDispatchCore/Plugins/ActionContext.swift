@@ -9,6 +9,9 @@ enum ActionRefusal: Error, Equatable {
     /// A limit forbids it, e.g. the connection is in `connections.max_rooms_per_connection` rooms
     /// already (GD_ERR_FORBIDDEN).
     case forbidden
+    /// The host function acts on the origin connection (or its user), and the run has none: a server
+    /// event. The text says what to do instead (GD_ERR_NOT_FOUND, logged).
+    case noOrigin(String)
 }
 
 /// A message an action sends, borrowed from the plugin for the duration of one host call.
@@ -55,10 +58,12 @@ enum DisconnectTarget {
 /// invocation. ``HostTable`` only converts `gd_*` values to these calls and the outcomes back, so these
 /// rules are tested without C.
 ///
-/// Used on the origin connection's executor, during the action's `invoke`.
+/// Used on the run's executor (the origin connection's, or the one a server event was emitted on),
+/// during the action's `invoke`.
 struct ActionContext {
-    /// The connection whose message runs the pipeline.
-    let origin: Connection
+    /// The connection whose message runs the pipeline; nil for a server event, which has none (its
+    /// frames then carry no `from`, and what needs an origin is refused with ``ActionRefusal/noOrigin(_:)``).
+    let origin: Connection?
     /// The engine's state, fan-out, limits and logger.
     let services: EngineServices
 
@@ -70,31 +75,34 @@ struct ActionContext {
         -> OutboundFrame
     {
         let target = override ?? message.target
+        // Only a verified user can be `from`: a server event's frames have none.
+        let from = origin?.user.id
         guard message.event.count > 0 else { throw .invalid("a message needs an event name") }
         guard UTF8Validation.isValid(message.event), UTF8Validation.isValid(target) else {
             throw .invalid("the event or target is not valid UTF-8")
         }
         switch message.payload {
         case .none:
-            return FrameEncoder.message(event: message.event, target: target, payloadJSON: nil, from: origin.user.id)
+            return FrameEncoder.message(event: message.event, target: target, payloadJSON: nil, from: from)
         case .text(let text):
             guard UTF8Validation.isValid(text) else { throw .invalid("the payload text is not valid UTF-8") }
             var writer = JSONWriter(capacity: text.count + 2)
             writer.writeString(utf8: text)
             return writer.bytes.withUnsafeBytes {
-                FrameEncoder.message(event: message.event, target: target, payloadJSON: $0, from: origin.user.id)
+                FrameEncoder.message(event: message.event, target: target, payloadJSON: $0, from: from)
             }
         case .json(let json):
             guard let value = try? JSONReader(json).validate() else {
                 throw .invalid("the payload is not exactly one JSON value")
             }
             return FrameEncoder.message(
-                event: message.event, target: target, payloadJSON: UnsafeRawBufferPointer(rebasing: json[value]), from: origin.user.id)
+                event: message.event, target: target, payloadJSON: UnsafeRawBufferPointer(rebasing: json[value]), from: from)
         }
     }
 
     /// Sends to the origin connection; returns 1, or 0 once it has closed.
     func sendToOrigin(_ message: OutgoingMessage) throws(ActionRefusal) -> Int {
+        let origin = try required("send_origin")
         let frame = try frame(message)
         guard !origin.isClosed else { return 0 }
         origin.transport.send(frame)
@@ -122,7 +130,7 @@ struct ActionContext {
         guard room.count > 0 else { throw .invalid("a room name is required") }
         let frame = try frame(message, target: room)
         var members = services.state.members(ofRoom: String(decoding: room, as: UTF8.self))
-        if message.excludeOrigin { members.removeAll { $0 === origin } }
+        if message.excludeOrigin, let origin { members.removeAll { $0 === origin } }
         services.fanOut.deliver(frame, to: members)
         return members.count
     }
@@ -133,6 +141,7 @@ struct ActionContext {
         guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
             throw .invalid("room names are 1 to \(limits.maxRoomNameBytes) bytes")
         }
+        let origin = try required("join")
         guard !origin.isClosed else { throw .notFound }
         if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
         if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
@@ -140,24 +149,25 @@ struct ActionContext {
 
     /// Removes the origin from a room it is a member of.
     func leave(_ room: String) throws(ActionRefusal) {
+        let origin = try required("leave")
         guard services.state.leave(origin, room: room) else { throw .notFound }
     }
 
     /// The user `id` names (nil or empty = the origin's user), if connected here.
-    private func user(_ id: String?) throws(ActionRefusal) -> User {
-        guard let id, !id.isEmpty else { return origin.user }
+    private func user(_ id: String?, for function: String) throws(ActionRefusal) -> User {
+        guard let id, !id.isEmpty else { return try required(function).user }
         guard let user = services.state.user(id: id) else { throw .notFound }
         return user
     }
 
     /// Whether a connected user (nil = the origin's) holds `permission` now.
     func hasPermission(user id: String?, _ permission: String) throws(ActionRefusal) -> Bool {
-        try user(id).permissions.contains(permission)
+        try user(id, for: "has_permission").permissions.contains(permission)
     }
 
     /// Changes a connected user's live permissions (nil = the origin's user), for all its connections.
     func setPermissions(user id: String?, _ change: PermissionChange) throws(ActionRefusal) {
-        let target = try user(id)
+        let target = try user(id, for: "set_permissions")
         switch change {
         case .set(let list): target.permissions.set(list)
         case .add(let list): target.permissions.add(list)
@@ -187,8 +197,22 @@ struct ActionContext {
             guard let found = services.state.connection(id: id) else { throw .notFound }
             connection = found
         } else {
+            // No origin: plain GD_ERR_NOT_FOUND, unlogged; `_notify_room` asks this on every server-event
+            // publish to learn there is no sender to guard.
+            guard let origin else { throw .notFound }
             connection = origin
         }
         return connection.rooms.contains(room)
+    }
+
+    /// The origin connection, or a refusal naming the host function that needs one.
+    private func required(_ function: String) throws(ActionRefusal) -> Connection {
+        guard let origin else {
+            throw .noOrigin(
+                "`\(function)` acts on the connection that sent the message, and a server event has none; "
+                    + "name a user or connection explicitly, or flag the action GD_ACTION_NEEDS_ORIGIN so the "
+                    + "configuration refuses it in `server_events:`")
+        }
+        return origin
     }
 }

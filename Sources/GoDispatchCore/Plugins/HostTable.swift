@@ -66,6 +66,7 @@ extension ActionRefusal {
         case .invalid: GD_ERR_INVALID.rawValue
         case .notFound: GD_ERR_NOT_FOUND.rawValue
         case .forbidden: GD_ERR_FORBIDDEN.rawValue
+        case .noOrigin: GD_ERR_NOT_FOUND.rawValue
         }
     }
 }
@@ -94,9 +95,14 @@ private func withContext<R>(
     do throws(ActionRefusal) {
         return try body(invocation)
     } catch {
-        if case .invalid(let why) = error {
+        switch error {
+        case .invalid(let why):
             invocation.run.services.logger.warning(
                 "a host function refused an action's arguments: \(why)", metadata: ["action": "\(invocation.step.action.name)"])
+        case .noOrigin(let why):
+            invocation.run.services.logger.warning(
+                "a host function needs an origin connection: \(why)", metadata: ["action": "\(invocation.step.action.name)"])
+        case .notFound, .forbidden: break
         }
         return failure(error.status)
     }

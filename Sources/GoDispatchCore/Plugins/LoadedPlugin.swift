@@ -26,6 +26,10 @@ public struct RegisteredAction: @unchecked Sendable {
     public let description: String
     /// The plugin's name.
     public let pluginName: String
+    /// True if the action only makes sense for the connection that sent the message
+    /// (`GD_ACTION_NEEDS_ORIGIN`): `server_events:` pipelines may not use it. False for plugins built
+    /// before ABI 1.2, which cannot say.
+    public var needsOrigin: Bool { functions.flags & UInt32(GD_ACTION_NEEDS_ORIGIN) != 0 }
     /// The host's copy of the plugin's `gd_action` (its function pointers and `action_data` live as
     /// long as the process); fields of a minor the plugin predates are zero.
     let functions: gd_action

@@ -89,7 +89,7 @@ public final class Router: Sendable {
             connection.transport.send(FrameEncoder.error(.unknownEvent, "unknown event `\(message.event)`", ref: ref))
             return next(for: connection)
         }
-        let cargo = Cargo(message: message, connection: connection)
+        let cargo = Cargo(message: message, origin: connection)
         for requirement in event.requires {
             let permission = cargo.text(requirement)
             if !connection.user.permissions.contains(permission) {

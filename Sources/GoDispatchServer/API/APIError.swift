@@ -12,6 +12,8 @@ public struct APIError: Error, Sendable, Equatable {
         case unauthorized = 101
         /// The named user, connection, room or server event does not exist.
         case notFound = 102
+        /// An action refused what was asked (a server event's step answered forbidden).
+        case permissionDenied = 103
         /// No such API method.
         case methodNotFound = 104
         /// A limit was reached.
@@ -41,6 +43,7 @@ public struct APIError: Error, Sendable, Equatable {
         case .internalError: return "internal"
         case .unauthorized: return "unauthorized"
         case .notFound: return "not_found"
+        case .permissionDenied: return ErrorCode.forbidden.rawValue
         case .methodNotFound: return "unknown_method"
         case .limitExceeded: return "limit_exceeded"
         case .badRequest: return ErrorCode.badRequest.rawValue

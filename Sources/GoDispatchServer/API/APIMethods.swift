@@ -17,7 +17,7 @@ struct APIMethods: Sendable {
     /// Every method, with its aliases.
     static let names = [
         "publish", "broadcast", "notify_user", "join", "subscribe", "leave", "unsubscribe", "disconnect", "set_permissions",
-        "info", "rooms", "channels", "batch",
+        "emit", "info", "rooms", "channels", "batch",
     ]
 
     /// The metric label of `method`: itself when it is one of ours, else `_unknown`.
@@ -34,6 +34,7 @@ struct APIMethods: Sendable {
             case "leave", "unsubscribe": return eventLoop.makeSucceededFuture(try leave(body))
             case "disconnect": return eventLoop.makeSucceededFuture(try disconnect(body))
             case "set_permissions": return eventLoop.makeSucceededFuture(try setPermissions(body))
+            case "emit": return try emit(body, on: eventLoop)
             case "info": return eventLoop.makeSucceededFuture(info())
             case "rooms", "channels": return eventLoop.makeSucceededFuture(try rooms(body))
             case "batch": return try batch(body, on: eventLoop)

@@ -180,7 +180,21 @@ static int32_t release_held(void *data, void *state, gd_call *call, gd_error *er
     return GD_OK;
 }
 
-static const gd_action actions[] = {
+/* gd_action as ABI 1.0 laid it out (no `flags`): this fixture plays a plugin built against 1.0, so its
+ * array's stride is the 1.0 size it declares. */
+typedef struct {
+    uint32_t size;
+    const char *name;
+    const char *description;
+    void *action_data;
+    int32_t (*instantiate)(void *action_data, const gd_step_config *config, void **step_state, gd_error *error);
+    void (*release)(void *action_data, void *step_state);
+    int32_t (*invoke)(void *action_data, void *step_state, gd_call *call, gd_error *error);
+} gd_action_1_0;
+
+_Static_assert(sizeof(gd_action_1_0) == GD_ACTION_SIZE_1_0, "the 1.0 layout of gd_action");
+
+static const gd_action_1_0 actions[] = {
     {GD_ACTION_SIZE_1_0, "contract_hold", "defers until contract_release", NULL, NULL, NULL, hold},
     {GD_ACTION_SIZE_1_0, "contract_release", "completes the held invocation", NULL, NULL, NULL, release_held},
     {GD_ACTION_SIZE_1_0, "contract_keep_call", "keeps its call handle", NULL, NULL, NULL, keep_call},
@@ -193,7 +207,7 @@ static const gd_action actions[] = {
 
 static const gd_plugin_descriptor descriptor = {
     GD_PLUGIN_DESCRIPTOR_SIZE_1_0, GD_ABI_MAJOR, 0, "contract", "1.0.0", NULL, "ABI contract probe (tests)",
-    actions, sizeof actions / sizeof actions[0],
+    (const gd_action *)actions, sizeof actions / sizeof actions[0],
 };
 
 const gd_plugin_descriptor *godispatch_plugin_entry_v1(const gd_host_api *h) {

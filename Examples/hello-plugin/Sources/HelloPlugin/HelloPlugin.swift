@@ -21,6 +21,8 @@ let helloPlugin = PluginDefinition(
         ActionDefinition(
             name: "hello",
             description: "Greet the sender: `greeting` (literal) and `name` (defaults to the user id)",
+            // It answers the sender: a server event (no sender) may not use it, and gets a load error.
+            needsOrigin: true,
             instantiate: { config throws(ActionError) in
                 try config.allowOnly(["greeting", "name"])
                 guard let greeting = config.literalString("greeting"), !greeting.isEmpty else {

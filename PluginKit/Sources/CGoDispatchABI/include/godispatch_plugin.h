@@ -36,7 +36,8 @@
  *
  * Concurrency (read this before writing an action):
  *   - The engine runs one event loop per core. invoke() runs on the event loop of the connection that
- *     sent the message, and the SAME action_data and step_state are used by invoke() on several event
+ *     sent the message (for a server event, which has no such connection, on the loop the backend's
+ *     request arrived on), and the SAME action_data and step_state are used by invoke() on several event
  *     loops AT ONCE: anything an action changes in them needs its own synchronization (prefer to treat
  *     step_state as immutable after instantiate()).
  *   - invoke() must not block: slow work returns GD_PENDING after defer() and finishes with complete().
@@ -65,8 +66,11 @@ extern "C" {
 
 /** ABI major version: changes only with incompatible changes (new entry symbol). */
 #define GD_ABI_MAJOR 1
-/** ABI minor version: grows when fields or host functions are appended. 1.1 added HTTP callouts. */
-#define GD_ABI_MINOR 1
+/**
+ * ABI minor version: grows when fields or host functions are appended. 1.1 added HTTP callouts;
+ * 1.2 added gd_action.flags (GD_ACTION_NEEDS_ORIGIN).
+ */
+#define GD_ABI_MINOR 2
 /** Name of the entry function a version-1 plugin exports. */
 #define GD_ENTRY_SYMBOL "godispatch_plugin_entry_v1"
 /**
@@ -197,6 +201,7 @@ typedef struct gd_call gd_call;
  * invoke (required): run the action for one message. Resolved params and the cargo
  *   are read through the host table with `call`. Return GD_OK, GD_PENDING (after
  *   defer()), or an error status with `error` filled.
+ * flags (1.2): GD_ACTION_* bits describing the action to the host, read once at load.
  */
 typedef struct gd_action {
     uint32_t size;
@@ -209,7 +214,23 @@ typedef struct gd_action {
     int32_t (*instantiate)(void *action_data, const gd_step_config *config, void **step_state, gd_error *error);
     void (*release)(void *action_data, void *step_state);
     int32_t (*invoke)(void *action_data, void *step_state, gd_call *call, gd_error *error);
+
+    /* ---- 1.2 (check `size`; the host reads 0 from a plugin built against 1.0 or 1.1) ---- */
+
+    /** GD_ACTION_* bits. Static: the host copies the struct at load and never reads it again. */
+    uint32_t flags;
 } gd_action;
+
+/**
+ * gd_action.flags bit: the action only makes sense for the connection that sent the message (the
+ * "origin"): it sends to it, joins or leaves rooms for it, or reads its user (send_origin, join, leave,
+ * has_permission / set_permissions / is_member with an empty id). A pipeline that runs with no origin
+ * connection — a `server_events:` pipeline, started by a backend through the engine's API — may not
+ * use it: the configuration is refused at load, naming the step. Leave the bit clear for an action
+ * whose origin-dependent behaviour is optional (for instance one that takes an explicit `user`
+ * param): without an origin, the host functions that need one answer GD_ERR_NOT_FOUND and log why.
+ */
+#define GD_ACTION_NEEDS_ORIGIN 1u
 
 /** What the entry function returns. OWNERSHIP: plugin; built once, never freed. */
 typedef struct gd_plugin_descriptor {
@@ -241,6 +262,8 @@ typedef struct gd_plugin_descriptor {
 enum {
     GD_PLUGIN_DESCRIPTOR_SIZE_1_0 = offsetof(gd_plugin_descriptor, action_count) + sizeof(size_t),
     GD_ACTION_SIZE_1_0 = offsetof(gd_action, invoke) + sizeof(void *),
+    /** gd_action with `flags` (1.2). The host accepts GD_ACTION_SIZE_1_0 and reads flags only from this size up. */
+    GD_ACTION_SIZE_1_2 = offsetof(gd_action, flags) + sizeof(uint32_t),
 };
 
 /* ------------------------------------------------------------------ host */
@@ -261,7 +284,8 @@ typedef enum gd_log_level {
 /**
  * A message to send. The host builds the frame
  * {"event":event,"target":target,"payload":payload,"from":<sender's user id>}
- * once and shares it between all recipients. OWNERSHIP: caller; borrowed.
+ * once and shares it between all recipients; a server event (no origin connection) has no sender, so
+ * its frames carry no "from". OWNERSHIP: caller; borrowed.
  */
 typedef struct gd_message {
     uint32_t size;
@@ -366,7 +390,8 @@ typedef struct gd_host_api {
     /**
      * A value of the cargo by path, as a template would name it: "payload.text",
      * "target", "event", "user.id", "user.perms", "connection.id", "message.id",
-     * "steps.<id>.field". A missing path gives GD_VALUE_NULL and GD_OK.
+     * "steps.<id>.field". A missing path gives GD_VALUE_NULL and GD_OK. In a server event (no
+     * origin) "user.*", "connection.id", "message.id" and "close.*" are always GD_VALUE_NULL.
      */
     int32_t (*cargo)(const gd_call *call, gd_str path, gd_value *out);
 
@@ -376,7 +401,10 @@ typedef struct gd_host_api {
      * exactly one JSON value. Closed connections receive nothing and are not counted.
      */
 
-    /** Send to the connection that sent the message. Returns recipients (0 or 1) or an error status. */
+    /**
+     * Send to the connection that sent the message. Returns recipients (0 or 1) or an error status;
+     * GD_ERR_NOT_FOUND when the run has no origin (a server event).
+     */
     int64_t (*send_origin)(gd_call *call, const gd_message *message);
     /** Send to one connection by id. Returns 1, or GD_ERR_NOT_FOUND. */
     int64_t (*send_connection)(gd_call *call, gd_str connection_id, const gd_message *message);
@@ -385,17 +413,23 @@ typedef struct gd_host_api {
     /** Send to every member of a room. Returns the number of connections reached. */
     int64_t (*send_room)(gd_call *call, gd_str room, const gd_message *message);
 
-    /** Add the origin connection to a room (created on first join). GD_OK if already a member. */
+    /**
+     * Add the origin connection to a room (created on first join). GD_OK if already a member.
+     * GD_ERR_NOT_FOUND when the run has no origin (a server event).
+     */
     int32_t (*join)(gd_call *call, gd_str room);
-    /** Remove the origin connection from a room. GD_ERR_NOT_FOUND if it was not a member. */
+    /** Remove the origin connection from a room. GD_ERR_NOT_FOUND if it was not a member, or there is no origin. */
     int32_t (*leave)(gd_call *call, gd_str room);
 
-    /** 1 if the user (empty = the origin's user) holds the permission now, 0 if not, or an error status. */
+    /**
+     * 1 if the user (empty = the origin's user) holds the permission now, 0 if not, or an error status
+     * (GD_ERR_NOT_FOUND for an empty user_id when the run has no origin).
+     */
     int32_t (*has_permission)(gd_call *call, gd_str user_id, gd_str permission);
     /**
      * Change a connected user's live permissions (empty user_id = the origin's user).
      * Every connection of that user sees the change at once. GD_ERR_NOT_FOUND if the
-     * user has no connection on this node.
+     * user has no connection on this node, or user_id is empty and the run has no origin.
      */
     int32_t (*set_permissions)(gd_call *call, gd_str user_id, int32_t op, const gd_str *permissions, size_t count);
     /**
@@ -423,7 +457,10 @@ typedef struct gd_host_api {
      */
     int32_t (*complete)(gd_ticket ticket, int32_t status, gd_str result_json, gd_str message);
 
-    /** 1 if the connection (empty id = the origin) is a member of `room`, 0 if not, or an error status. */
+    /**
+     * 1 if the connection (empty id = the origin) is a member of `room`, 0 if not, or an error status
+     * (GD_ERR_NOT_FOUND for an empty id when the run has no origin: there is no sender to check).
+     */
     int32_t (*is_member)(gd_call *call, gd_str connection_id, gd_str room);
 
     /* ---- 1.1 ---- */
