@@ -33,10 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         let engine: Engine
+        let metrics = GoDispatchMetrics()
         do {
             engine = try Engine(
                 settings: settings, pluginsDirectory: pluginOptions.plugins, fanOut: WebSocketServer.makeFanOut(),
-                httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger), logger: logger)
+                httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger),
+                metrics: metrics.engine, logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
@@ -55,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         if watch { reloader.watch() }
         let server: WebSocketServer
         do {
-            server = try await WebSocketServer(engine: engine, logger: logger)
+            server = try await WebSocketServer(engine: engine, metrics: metrics, logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)

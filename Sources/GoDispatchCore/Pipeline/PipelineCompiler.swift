@@ -6,8 +6,14 @@ public struct PipelineCompiler {
     /// The actions available.
     public let registry: ActionRegistry
 
-    /// Compiles against `registry`.
-    public init(registry: ActionRegistry) { self.registry = registry }
+    /// Where compiled events and steps count, if anywhere.
+    public let metrics: EngineMetrics?
+
+    /// Compiles against `registry`; with `metrics`, each event and step gets its series.
+    public init(registry: ActionRegistry, metrics: EngineMetrics? = nil) {
+        self.registry = registry
+        self.metrics = metrics
+    }
 
     /// Compiles every event, or throws all the errors found.
     public func compile(_ config: EngineConfig) throws(ConfigErrors) -> CompiledConfig {
@@ -50,7 +56,8 @@ public struct PipelineCompiler {
                 errors.append(ConfigError(source.location, "in `\(event.name)`: \(error.message)"))
             }
         }
-        return CompiledEvent(name: event.name, requires: requires, schema: schema, steps: steps)
+        return CompiledEvent(
+            name: event.name, requires: requires, schema: schema, steps: steps, metrics: metrics?.event(named: event.name))
     }
 
     private func compile(
@@ -110,7 +117,7 @@ public struct PipelineCompiler {
             timeout: step.timeout ?? config.plugins.stepTimeout, condition: condition, conditionSource: step.when?.value,
             params: params,
             stepState: stepState.pointer,
-            arena: arena)
+            arena: arena, failures: metrics?.failures(ofAction: action.name))
     }
 
     /// Wraps the optional pointer so "no state" differs from "instantiate failed".

@@ -130,6 +130,7 @@ final class PipelineRun: @unchecked Sendable {
     }
 
     private func fail(_ step: CompiledStep, status: Int32, message: String) {
+        step.failures?.increment()
         let code: ErrorCode = status == GD_ERR_FORBIDDEN.rawValue ? .forbidden : .actionFailed
         let text = code == .forbidden ? message : "\(step.action.name): \(message)"
         services.logger.debug(

@@ -89,6 +89,8 @@ public final class InMemoryStateManager: StateManager {
 
     public var roomCount: Int { roomsLock.withReadLock { rooms.count } }
 
+    public var userCount: Int { directory.withLock { $0.users.count } }
+
     /// 64 random bits as 16 hex digits: unguessable, so a connection id cannot be forged by a client.
     static func makeConnectionID() -> String {
         var generator = SystemRandomNumberGenerator()

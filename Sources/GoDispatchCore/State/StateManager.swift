@@ -26,4 +26,6 @@ public protocol StateManager: Sendable {
     var connectionCount: Int { get }
     /// How many rooms exist.
     var roomCount: Int { get }
+    /// How many users have at least one open connection.
+    var userCount: Int { get }
 }
