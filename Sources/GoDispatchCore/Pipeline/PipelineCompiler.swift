@@ -22,14 +22,20 @@ public struct PipelineCompiler {
         for event in config.events { events[event.name] = compileEvent(event, config: config, errors: &errors) }
         // Lifecycle pipelines live apart from events: no client message can trigger them.
         var lifecycle: [String: CompiledEvent] = [:]
-        for hook in config.lifecycle { lifecycle[hook.name] = compileEvent(hook, config: config, errors: &errors) }
+        for hook in config.lifecycle {
+            lifecycle[hook.name] = compileEvent(hook, config: config, counted: false, errors: &errors)
+        }
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
         }
         return CompiledConfig(settings: config, events: events, lifecycle: lifecycle)
     }
 
-    private func compileEvent(_ event: EventDefinition, config: EngineConfig, errors: inout [ConfigError]) -> CompiledEvent {
+    /// `counted`: the event gets its `godispatch_messages_received_total` and pipeline-duration series
+    /// (lifecycle hooks are no client messages and get none).
+    private func compileEvent(
+        _ event: EventDefinition, config: EngineConfig, counted: Bool = true, errors: inout [ConfigError]
+    ) -> CompiledEvent {
         var requires: [Template] = []
         for permission in event.requires {
             do {
@@ -57,7 +63,8 @@ public struct PipelineCompiler {
             }
         }
         return CompiledEvent(
-            name: event.name, requires: requires, schema: schema, steps: steps, metrics: metrics?.event(named: event.name))
+            name: event.name, requires: requires, schema: schema, steps: steps,
+            metrics: counted ? metrics?.event(named: event.name) : nil)
     }
 
     private func compile(
