@@ -159,6 +159,26 @@ struct MetricsTests {
         await h.stop()
     }
 
+    @Test func socketsRefusedAtTheDoorAreCountedAsRejections() async throws {
+        let metrics = GoDispatchMetrics()
+        let h = try await ServerHarness(serverExtra: ", handshake_timeout: 2s, max_pending_handshakes: 1", metrics: metrics)
+        let held = try await RawClient.connect(port: h.port)
+        try await held.write(Array("GET /ws HTTP/1.1\r\n".utf8))
+        try await eventually(timeout: .seconds(30)) { h.server.pendingHandshakes == 1 }
+        let refused = try await RawClient.connect(port: h.port)
+        #expect(await refused.closedByServer(timeout: .seconds(30)))
+        #expect(await held.closedByServer(timeout: .seconds(30)), "the slowloris is closed at its deadline")
+        let scrape = try PrometheusText(String(decoding: MetricsEndpoint(metrics: metrics).render(), as: UTF8.self))
+        #expect(h.server.refusedHandshakes == 1 && h.server.timedOutHandshakes == 1)
+        #expect(scrape.value("godispatch_connections_rejected_total", ["reason": "handshake_limit"]) == 1)
+        #expect(scrape.value("godispatch_connections_rejected_total", ["reason": "handshake_timeout"]) == 1)
+        #expect(scrape.value("godispatch_connections_accepted_total") == 0)
+        // A second scrape adds nothing that did not happen.
+        let again = try PrometheusText(String(decoding: MetricsEndpoint(metrics: metrics).render(), as: UTF8.self))
+        #expect(again.value("godispatch_connections_rejected_total", ["reason": "handshake_timeout"]) == 1)
+        await h.stop()
+    }
+
     @Test func apiRequestsAreCountedByKnownMethodOnly() throws {
         let endpoint = MetricsEndpoint(metrics: GoDispatchMetrics())
         endpoint.recordAPIRequest(method: "publish", result: "ok", duration: .milliseconds(3))

@@ -22,13 +22,13 @@ extension GoDispatchMetrics {
         private var synced: [SyncedCounter]
 
         init(registry: PrometheusCollectorRegistry) {
-            connections = registry.makeGauge(name: "godispatch_connections", help: "Open WebSocket connections.")
-            users = registry.makeGauge(name: "godispatch_users", help: "Users with at least one open connection.")
-            rooms = registry.makeGauge(name: "godispatch_rooms", help: "Rooms with at least one member.")
-            func counter(_ name: String, _ labels: [(String, String)], _ help: String) -> Prometheus.Counter {
+            connections = registry.makeGauge(descriptor: name("godispatch_connections", "Open WebSocket connections."))
+            users = registry.makeGauge(descriptor: name("godispatch_users", "Users with at least one open connection."))
+            rooms = registry.makeGauge(descriptor: name("godispatch_rooms", "Rooms with at least one member."))
+            func counter(_ metric: String, _ labels: [(String, String)], _ help: String) -> Prometheus.Counter {
                 labels.isEmpty
-                    ? registry.makeCounter(name: name, help: help)
-                    : registry.makeCounter(name: name, labels: labels, help: help)
+                    ? registry.makeCounter(descriptor: name(metric, help))
+                    : registry.makeCounter(descriptor: name(metric, help), labels: labels)
             }
             let framesSent = counter("godispatch_frames_sent_total", [], "Message frames queued for clients.")
             let bytesSent = counter("godispatch_bytes_sent_total", [], "Bytes of message frames queued for clients.")
@@ -43,9 +43,8 @@ extension GoDispatchMetrics {
                 let series = counter("godispatch_webhook_requests_total", [("outcome", outcome.rawValue)], webhookHelp)
                 synced.append(SyncedCounter(counter: series) { $0.sources?.callouts.outcomes[outcome] ?? 0 })
             }
-            let rejectedHelp = "Upgrade requests and sockets refused before becoming connections, by reason."
-            let limit = counter("godispatch_connections_rejected_total", [("reason", handshakeLimit)], rejectedHelp)
-            let timeout = counter("godispatch_connections_rejected_total", [("reason", handshakeTimeout)], rejectedHelp)
+            let limit = registry.makeCounter(descriptor: rejectedName, labels: [("reason", handshakeLimit)])
+            let timeout = registry.makeCounter(descriptor: rejectedName, labels: [("reason", handshakeTimeout)])
             synced.append(SyncedCounter(counter: limit) { $0.sources?.handshakes?.refused ?? 0 })
             synced.append(SyncedCounter(counter: timeout) { $0.sources?.handshakes?.timedOut ?? 0 })
         }

@@ -50,29 +50,30 @@ public final class GoDispatchMetrics: Sendable {
         factory.durationHistogramBuckets[EngineMetrics.pipelineDuration] = Self.durationBuckets
         engine = EngineMetrics(factory: factory)
         registry.makeGauge(
-            name: "godispatch_build_info", labels: [("version", GoDispatchVersion.current)],
-            help: "Always 1; the label carries the engine's version."
+            descriptor: Self.name("godispatch_build_info", "Always 1; the label carries the engine's version."),
+            labels: [("version", GoDispatchVersion.current)]
         ).set(Int64(1))
         accepted = registry.makeCounter(
-            name: "godispatch_connections_accepted_total", help: "WebSocket connections accepted by the gateway.")
-        let rejectedHelp = "Upgrade requests and sockets refused before becoming connections, by reason."
+            descriptor: Self.name("godispatch_connections_accepted_total", "WebSocket connections accepted by the gateway."))
         var rejections: [String: Prometheus.Counter] = [:]
         for label in GatewayRejection.Kind.allCases.map(\.label) + [Self.handshakeLimit, Self.handshakeTimeout] {
-            rejections[label] = registry.makeCounter(
-                name: "godispatch_connections_rejected_total", labels: [("reason", label)], help: rejectedHelp)
+            rejections[label] = registry.makeCounter(descriptor: Self.rejectedName, labels: [("reason", label)])
         }
         self.rejections = rejections
         var errors: [ErrorCode: Prometheus.Counter] = [:]
         for code in ErrorCode.allCases {
             errors[code] = registry.makeCounter(
-                name: "godispatch_errors_total", labels: [("code", code.rawValue)], help: "Error frames sent to clients, by code.")
+                descriptor: Self.name("godispatch_errors_total", "Error frames sent to clients, by code."),
+                labels: [("code", code.rawValue)])
         }
         self.errors = errors
         var disconnects: [String: Prometheus.Counter] = [:]
         for label in Self.closeCodeLabels {
             disconnects[label] = registry.makeCounter(
-                name: "godispatch_disconnects_total", labels: [("code", label)],
-                help: "Connections ended, by close code (1006: the socket dropped without a close frame).")
+                descriptor: Self.name(
+                    "godispatch_disconnects_total",
+                    "Connections ended, by close code (1006: the socket dropped without a close frame)."),
+                labels: [("code", label)])
         }
         self.disconnects = disconnects
         scrape = Locked(ScrapeState(registry: registry))
@@ -117,11 +118,11 @@ public final class GoDispatchMetrics: Sendable {
             if let series = cache[key] { return series }
             let series = APISeries(
                 requests: registry.makeCounter(
-                    name: "godispatch_api_requests_total", labels: [("method", method), ("result", result)],
-                    help: "Backend API requests, by method and result."),
+                    descriptor: Self.name("godispatch_api_requests_total", "Backend API requests, by method and result."),
+                    labels: [("method", method), ("result", result)]),
                 duration: registry.makeDurationHistogram(
-                    name: "godispatch_api_duration_seconds", labels: [("method", method)], buckets: Self.durationBuckets,
-                    help: "Backend API request durations, by method."))
+                    descriptor: Self.name("godispatch_api_duration_seconds", "Backend API request durations, by method."),
+                    labels: [("method", method)], buckets: Self.durationBuckets))
             cache[key] = series
             return series
         }
@@ -149,6 +150,17 @@ extension GoDispatchMetrics {
     static let handshakeLimit = "handshake_limit"
     /// … of sockets that did not finish their handshake in `server.handshake_timeout`.
     static let handshakeTimeout = "handshake_timeout"
+    /// `godispatch_connections_rejected_total` (the registry insists on one help text per name).
+    static var rejectedName: MetricNameDescriptor {
+        name(
+            "godispatch_connections_rejected_total",
+            "Upgrade requests and sockets refused before becoming connections, by reason.")
+    }
+
+    /// The registry's descriptor for the full metric name `name`.
+    static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 
     /// Close codes counted by number: RFC 6455's and the IANA registry's, and the engine's own (4001
     /// replaced by a newer connection, 4003 token expired). Others count as `3xxx`, `4xxx` or `other`.
