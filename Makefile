@@ -56,7 +56,7 @@ bench: build
 ## test-tsan: build the tests with ThreadSanitizer (into .build-tsan, apart from `make test`'s .build) and run
 ## the concurrency-heavy suites (state stress, pipeline and ABI async completion, hot reload, servers end to end);
 ## halt_on_error makes the first data race fail the run. TSAN_SUITES is a `swift test --filter` regex.
-TSAN_SUITES ?= GoDispatchCoreTests\.(StateTests|PipelineTests|ABIContractTests|ConnectionLifecycleTests|HTTPCalloutGateTests|ReloadTests|ServerEventTests)|GoDispatchServerTests\.(ServerTests|LifecycleTests|SecurityTests|WebhookTests|FaultTests|DoorTests|WebSocketFramingEndToEndTests)
+TSAN_SUITES ?= GoDispatchCoreTests\.(StateTests|PipelineTests|ABIContractTests|ConnectionLifecycleTests|HTTPCalloutGateTests|HTTPCalloutOutcomesTests|ReloadTests|ServerEventTests)|GoDispatchServerTests\.(ServerTests|MetricsTests|APITests|LifecycleTests|SecurityTests|WebhookTests|FaultTests|DoorTests|WebSocketFramingEndToEndTests)
 test-tsan:
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan $(TSAN_LINK)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \

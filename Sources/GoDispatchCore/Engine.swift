@@ -16,17 +16,20 @@ public final class Engine: Sendable {
     public let router: Router
     /// What a backend may ask through the API (publish, notify a user, joins, disconnects, …).
     public var backend: BackendCommands { BackendCommands(services: router.services) }
+    /// What the engine counts (nil: nothing).
+    public let metrics: EngineMetrics?
     /// Plugins' HTTP callouts (one gate per process), bounded by `plugins.http.max_in_flight`.
     public var httpCallouts: HTTPCalloutGate { HostTable.httpCallouts }
 
     /// Loads the plugins of `settings.plugins.directory` (or `pluginsDirectory`), then compiles the
     /// configuration. Throws ``EngineStartError`` listing every problem. `httpCallout` is bounded by
-    /// `plugins.http.max_in_flight`; `clock` is what rate limits are judged by.
+    /// `plugins.http.max_in_flight`; `clock` is what rate limits are judged by. With `metrics`, the
+    /// router and pipelines count into it.
     public init(
         settings: EngineConfig, pluginsDirectory: String? = nil, state: any StateManager = InMemoryStateManager(),
         fanOut: any FrameFanOut = DirectFanOut(), httpCallout: (any HTTPCallout)? = nil,
         observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-        logger: Logger
+        metrics: EngineMetrics? = nil, logger: Logger
     ) throws(EngineStartError) {
         HostTable.pluginLogger.withLock { $0 = logger }
         HostTable.httpCallouts.configure(client: httpCallout, maxInFlight: settings.plugins.maxHTTPInFlight, logger: logger)
@@ -35,7 +38,7 @@ public final class Engine: Sendable {
         // Compile even when a plugin was refused, so one run reports every problem.
         let compiled: CompiledConfig
         do {
-            compiled = try PipelineCompiler(registry: host.registry).compile(settings)
+            compiled = try PipelineCompiler(registry: host.registry, metrics: metrics).compile(settings)
         } catch {
             throw EngineStartError(plugins: refusals, config: error)
         }
@@ -43,11 +46,13 @@ public final class Engine: Sendable {
         pluginHost = Locked(host)
         pluginsDirectoryOverride = pluginsDirectory
         self.state = state
+        self.metrics = metrics
         let limits = EngineLimits(maxRoomsPerConnection: settings.connections.maxRoomsPerConnection)
         router = Router(
             config: compiled,
             services: EngineServices(
-                state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer, clock: clock))
+                state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer, clock: clock,
+                metrics: metrics))
     }
 }
 
@@ -86,7 +91,7 @@ extension Engine {
         }
         let compiled: CompiledConfig
         do {
-            compiled = try PipelineCompiler(registry: registry).compile(settings)
+            compiled = try PipelineCompiler(registry: registry, metrics: metrics).compile(settings)
         } catch {
             throw EngineStartError(plugins: refusals, config: error)
         }

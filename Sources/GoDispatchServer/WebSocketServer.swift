@@ -24,6 +24,9 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let shutdownTask = Locked<Task<Void, Never>?>(nil)
     private let leeway: TimeInterval
     private let gate: HandshakeGate
+    /// What the server counts (nil: nothing).
+    public let metrics: GoDispatchMetrics?
+    private let loopMetrics: PerEventLoop<LoopMetrics>?
 
     /// Whether new clients are welcome (the API's `/ready`): ready once bound, draining from the first
     /// moment of shutdown.
@@ -33,9 +36,12 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     /// request logging, the per-address limits, the origin allow-list, the server's connection cap, JWT
     /// authentication, then the per-user connection limit. Sockets pass its ``HandshakeGate`` before all that.
     /// `clock` is the wall clock tokens are judged by (`exp`, `nbf`, expiry of open connections); tests
-    /// inject their own.
+    /// inject their own. With `metrics` (whose ``GoDispatchMetrics/engine`` the engine should count into),
+    /// the server counts connections, frames, bytes, errors and disconnects, and its scrapes read the
+    /// engine's state.
     public init(
-        engine: Engine, group: (any EventLoopGroup)? = nil, clock: @escaping @Sendable () -> Date = Date.init, logger: Logger
+        engine: Engine, group: (any EventLoopGroup)? = nil, clock: @escaping @Sendable () -> Date = Date.init,
+        metrics: GoDispatchMetrics? = nil, logger: Logger
     ) async throws(TokenKeyError) {
         let config = engine.config.settings
         self.engine = engine
@@ -50,6 +56,10 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.logger = logger
         self.gate = HandshakeGate(
             limit: settings.maxPendingHandshakes, timeout: TimeAmount(checked: settings.handshakeTimeout), logger: logger)
+        self.metrics = metrics
+        let loopGroup = self.group
+        self.loopMetrics = metrics.map { metrics in PerEventLoop(group: loopGroup) { _ in metrics.makeLoopMetrics() } }
+        metrics?.observe(state: engine.state, callouts: engine.httpCallouts, handshakes: gate)
         var middlewares: [any GatewayMiddleware] = [RequestLoggingMiddleware(logger: logger)]
         if let perIP = config.connections.perIP { middlewares.append(PerIPLimitMiddleware(settings: perIP)) }
         if !config.server.allowedOrigins.isEmpty {
@@ -152,6 +162,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
                 // so a frame with a reserved bit set is a protocol error (1002).
                 return HTTPHeaders()
             case .reject(let rejection):
+                self.metrics?.connectionRejected(rejection.kind)
                 context.rejection = rejection
                 return nil
             }
@@ -172,7 +183,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             try channel.pipeline.syncOperations.addHandler(wire, position: .first)
             transport = ChannelTransport(
                 wire: try channel.pipeline.syncOperations.context(handler: wire),
-                batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop], logger: logger)
+                batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop],
+                metrics: loopMetrics?[channel.eventLoop], logger: logger)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -190,6 +202,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             maxMessageBytes: settings.maxMessageBytes, logger: logger)
         do {
             try channel.pipeline.syncOperations.addHandler(handler)
+            metrics?.connectionAccepted()
             engine.router.connected(connection)
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {

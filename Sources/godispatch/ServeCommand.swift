@@ -40,10 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         let engine: Engine
+        let metrics = GoDispatchMetrics(apiMethods: Set(APIServer.methodNames))
         do {
             engine = try Engine(
                 settings: settings, pluginsDirectory: pluginOptions.plugins, fanOut: WebSocketServer.makeFanOut(),
-                httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger), logger: logger)
+                httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger),
+                metrics: metrics.engine, logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
@@ -64,16 +66,18 @@ struct ServeCommand: AsyncParsableCommand {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server: WebSocketServer
         do {
-            server = try await WebSocketServer(engine: engine, group: loops, logger: logger)
+            server = try await WebSocketServer(engine: engine, group: loops, metrics: metrics, logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
         }
         // The API starts first and stops last: it answers /ready with 503 while the WebSocket server drains.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let api = settings.api {
+        if settings.api != nil || settings.metrics != nil {
             let apiServer = APIServer(
-                engine: engine, settings: api, metricsSettings: settings.metrics, readiness: server.readiness,
+                engine: engine, settings: settings.api, metricsSettings: settings.metrics, readiness: server.readiness,
+                metrics: { metrics.render() },
+                observe: { method, result, duration in metrics.recordAPIRequest(method: method, result: result, duration: duration) },
                 group: loops, logger: logger)
             try await apiServer.start(port: apiPort, metricsPort: metricsPort)
             services.append(.init(service: apiServer))

@@ -25,7 +25,8 @@ final class APIHarness: Sendable {
         api = APIServer(
             engine: engine, settings: engine.config.settings.api!, readiness: ws.server.readiness,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        apiPort = try await api.start(port: 0).port!
+        try await api.start(port: 0)
+        apiPort = api.port!
     }
 
     /// Runs `body` against a fresh pair of servers and stops them afterwards, also when `body` throws.

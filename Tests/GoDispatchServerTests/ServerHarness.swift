@@ -47,7 +47,7 @@ final class ServerHarness: Sendable {
     init(
         config extra: String = "", events: String = ServerHarness.chatEvents,
         auth: String = "jwt: { secret: \"\(ServerHarness.secret)\", leeway: 2s }", serverExtra: String = "",
-        threads: Int = 2, clock: @escaping @Sendable () -> Date = Date.init
+        threads: Int = 2, clock: @escaping @Sendable () -> Date = Date.init, metrics: GoDispatchMetrics? = nil
     ) async throws {
         let yaml = """
             server: { listen: "127.0.0.1:0", max_message_bytes: 1024\(serverExtra) }
@@ -60,9 +60,9 @@ final class ServerHarness: Sendable {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let engine = try Engine(
             settings: settings, pluginsDirectory: try makePluginDirectory(bundledPlugins),
-            fanOut: WebSocketServer.makeFanOut(), httpCallout: Self.callout, logger: logger)
+            fanOut: WebSocketServer.makeFanOut(), httpCallout: Self.callout, metrics: metrics?.engine, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        server = try await WebSocketServer(engine: engine, group: group, clock: clock, logger: logger)
+        server = try await WebSocketServer(engine: engine, group: group, clock: clock, metrics: metrics, logger: logger)
         port = try await server.start(port: 0).port!
     }
 

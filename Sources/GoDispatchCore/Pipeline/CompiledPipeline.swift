@@ -1,5 +1,6 @@
 import Atomics
 import CGoDispatchABI
+import CoreMetrics
 
 /// A configuration compiled against the loaded actions: ready to route messages.
 public final class CompiledConfig: Sendable, AtomicReference {
@@ -33,6 +34,8 @@ public struct CompiledEvent: Sendable {
     public let schema: PayloadSchema?
     /// The steps, in order.
     public let steps: [CompiledStep]
+    /// The event's series, when the engine counts.
+    let metrics: EventMetrics?
 }
 
 /// One step: its action, its compiled params and the state the action's `instantiate` made.
@@ -59,14 +62,18 @@ public final class CompiledStep: @unchecked Sendable {
     /// The `when:` text as written.
     public let conditionSource: String?
     let params: [Param]
+    /// `godispatch_action_failures_total{action}`, when the engine counts.
+    let failures: CoreMetrics.Counter?
     let stepState: UnsafeMutableRawPointer?
     /// Owns the memory behind `params`' names and literals.
     private let arena: ByteArena
 
     init(
         id: String?, action: RegisteredAction, location: SourceLocation, timeout: Duration, condition: StepCondition?,
-        conditionSource: String?, params: [Param], stepState: UnsafeMutableRawPointer?, arena: ByteArena
+        conditionSource: String?, params: [Param], stepState: UnsafeMutableRawPointer?, arena: ByteArena,
+        failures: CoreMetrics.Counter? = nil
     ) {
+        self.failures = failures
         self.condition = condition
         self.conditionSource = conditionSource
         self.id = id

@@ -14,12 +14,16 @@ public struct EngineServices: Sendable {
     public let observer: (any PipelineObserver)?
     /// The time rate limits are judged by (tests inject their own).
     public let clock: @Sendable () -> ContinuousClock.Instant
+    /// What the router counts (nil: nothing).
+    public let metrics: EngineMetrics?
 
     /// Bundles the services.
     public init(
         state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits(),
-        observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        metrics: EngineMetrics? = nil
     ) {
+        self.metrics = metrics
         self.state = state
         self.fanOut = fanOut
         self.logger = logger

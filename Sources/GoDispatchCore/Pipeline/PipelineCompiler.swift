@@ -6,8 +6,14 @@ public struct PipelineCompiler {
     /// The actions available.
     public let registry: ActionRegistry
 
-    /// Compiles against `registry`.
-    public init(registry: ActionRegistry) { self.registry = registry }
+    /// Where compiled events and steps count, if anywhere.
+    public let metrics: EngineMetrics?
+
+    /// Compiles against `registry`; with `metrics`, each event and step gets its series.
+    public init(registry: ActionRegistry, metrics: EngineMetrics? = nil) {
+        self.registry = registry
+        self.metrics = metrics
+    }
 
     /// Compiles every event, or throws all the errors found.
     public func compile(_ config: EngineConfig) throws(ConfigErrors) -> CompiledConfig {
@@ -16,11 +22,13 @@ public struct PipelineCompiler {
         for event in config.events { events[event.name] = compileEvent(event, config: config, errors: &errors) }
         // Lifecycle pipelines live apart from events: no client message can trigger them.
         var lifecycle: [String: CompiledEvent] = [:]
-        for hook in config.lifecycle { lifecycle[hook.name] = compileEvent(hook, config: config, errors: &errors) }
+        for hook in config.lifecycle {
+            lifecycle[hook.name] = compileEvent(hook, config: config, counted: false, errors: &errors)
+        }
         // Server events run with no origin connection: what needs one is refused here, at load.
         var serverEvents: [String: CompiledEvent] = [:]
         for event in config.serverEvents {
-            serverEvents[event.name] = compileEvent(event, config: config, hasOrigin: false, errors: &errors)
+            serverEvents[event.name] = compileEvent(event, config: config, counted: false, hasOrigin: false, errors: &errors)
         }
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
@@ -28,8 +36,11 @@ public struct PipelineCompiler {
         return CompiledConfig(settings: config, events: events, lifecycle: lifecycle, serverEvents: serverEvents)
     }
 
+    /// `counted`: the event gets its `godispatch_messages_received_total` and pipeline-duration series
+    /// (lifecycle hooks and server events are no client messages and get none). `hasOrigin`: false for
+    /// server events, whose steps may not need a sender.
     private func compileEvent(
-        _ event: EventDefinition, config: EngineConfig, hasOrigin: Bool = true, errors: inout [ConfigError]
+        _ event: EventDefinition, config: EngineConfig, counted: Bool = true, hasOrigin: Bool = true, errors: inout [ConfigError]
     ) -> CompiledEvent {
         var requires: [Template] = []
         for permission in event.requires {
@@ -58,7 +69,9 @@ public struct PipelineCompiler {
                 errors.append(ConfigError(source.location, "in `\(event.name)`: \(error.message)"))
             }
         }
-        return CompiledEvent(name: event.name, requires: requires, schema: schema, steps: steps)
+        return CompiledEvent(
+            name: event.name, requires: requires, schema: schema, steps: steps,
+            metrics: counted ? metrics?.event(named: event.name) : nil)
     }
 
     private func compile(
@@ -118,7 +131,7 @@ public struct PipelineCompiler {
             timeout: step.timeout ?? config.plugins.stepTimeout, condition: condition, conditionSource: step.when?.value,
             params: params,
             stepState: stepState.pointer,
-            arena: arena)
+            arena: arena, failures: metrics?.failures(ofAction: action.name))
     }
 
     /// Wraps the optional pointer so "no state" differs from "instantiate failed".

@@ -151,6 +151,7 @@ final class PipelineRun: @unchecked Sendable {
 
     private func fail(at index: Int, status: Int32, message: String) {
         let step = event.steps[index]
+        step.failures?.increment()
         let code: ErrorCode = status == GD_ERR_FORBIDDEN.rawValue ? .forbidden : .actionFailed
         let text = code == .forbidden ? message : "\(step.action.name): \(message)"
         services.logger.debug(

@@ -36,9 +36,14 @@ public struct HTTPCalloutResponse: Sendable {
 public struct HTTPCalloutError: Error, Sendable {
     /// E.g. "timed out after 2 s".
     public let message: String
+    /// True when the last attempt got no answer in time (counted as `timeout`, not `error`).
+    public let timedOut: Bool
 
     /// Creates an error.
-    public init(message: String) { self.message = message }
+    public init(message: String, timedOut: Bool = false) {
+        self.message = message
+        self.timedOut = timedOut
+    }
 }
 
 /// Performs plugins' HTTP callouts without blocking an event loop; the server layer provides one

@@ -15,6 +15,8 @@ public final class HTTPCalloutGate: HTTPCallout, Sendable {
     private let limit = Atomic<Int>(256)
     private let inFlightCount = Atomic<Int>(0)
     private let refusedCount = Atomic<Int>(0)
+    /// How callouts ended, since start (for `godispatch_webhook_requests_total`).
+    public let outcomes = HTTPCalloutOutcomes()
 
     /// A gate without an HTTP client yet (callouts fail until ``configure(client:maxInFlight:logger:)``).
     public init() {}
@@ -42,11 +44,13 @@ public final class HTTPCalloutGate: HTTPCallout, Sendable {
         _ request: HTTPCalloutRequest, completion: @escaping @Sendable (Result<HTTPCalloutResponse, HTTPCalloutError>) -> Void
     ) {
         guard let client = inner.withLock({ $0 }) else {
+            outcomes.record(.refused)
             return completion(.failure(HTTPCalloutError(message: "the engine has no HTTP client")))
         }
         let cap = limit.load(ordering: .relaxed)
         guard inFlightCount.add(1, ordering: .acquiringAndReleasing).newValue <= cap else {
             inFlightCount.subtract(1, ordering: .acquiringAndReleasing)
+            outcomes.record(.refused)
             let total = refusedCount.add(1, ordering: .relaxed).newValue
             // One line per power of two keeps a flood of refusals from flooding the log.
             if total & (total - 1) == 0 {
@@ -59,6 +63,7 @@ public final class HTTPCalloutGate: HTTPCallout, Sendable {
         }
         client.send(request) { [self] result in
             inFlightCount.subtract(1, ordering: .acquiringAndReleasing)
+            outcomes.record(result)
             completion(result)
         }
     }

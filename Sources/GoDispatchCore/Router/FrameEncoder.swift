@@ -40,6 +40,6 @@ public enum FrameEncoder {
             writer.writeString(pointer)
         }
         writer.writeASCII("}}")
-        return OutboundFrame(bytes: writer.bytes)
+        return OutboundFrame(bytes: writer.bytes, errorCode: code)
     }
 }

@@ -71,10 +71,12 @@ public final class Router: Sendable {
         do {
             message = try EnvelopeParser.parse(bytes)
         } catch {
+            services.metrics?.invalidMessage()
             connection.transport.send(FrameEncoder.error(.badRequest, error.message, ref: error.idJSON))
             return next(for: connection)
         }
         if systemEvents.handles(message) {
+            services.metrics?.systemMessage()
             // Later messages wait until the system event is done (an `auth.refresh` changes what
             // they may do), like behind a pending pipeline.
             connection.inbox.isRunning = true
@@ -86,9 +88,11 @@ public final class Router: Sendable {
         }
         let ref = message.idJSON.map(Array.init)
         guard let event = config.events[message.event] else {
+            services.metrics?.unknownEvent()
             connection.transport.send(FrameEncoder.error(.unknownEvent, "unknown event `\(message.event)`", ref: ref))
             return next(for: connection)
         }
+        let timing = event.metrics?.received()
         let cargo = Cargo(message: message, origin: connection)
         for requirement in event.requires {
             let permission = cargo.text(requirement)
@@ -110,6 +114,7 @@ public final class Router: Sendable {
         connection.inbox.isRunning = true
         let run = PipelineRun(event: event, message: message, connection: connection, services: services) {
             [self] _ in
+            timing?.finished()
             connection.inbox.isRunning = false
             next(for: connection)
         }

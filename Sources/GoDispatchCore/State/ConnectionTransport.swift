@@ -2,9 +2,14 @@
 public final class OutboundFrame: Sendable {
     /// The frame's JSON text as UTF-8.
     public let bytes: [UInt8]
+    /// The code of an error frame (the transport counts them by code); nil for any other frame.
+    public let errorCode: ErrorCode?
 
-    /// Wraps encoded JSON.
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Wraps encoded JSON (`errorCode` set for an error frame).
+    public init(bytes: [UInt8], errorCode: ErrorCode? = nil) {
+        self.bytes = bytes
+        self.errorCode = errorCode
+    }
 
     /// The frame as a string (tests and logs).
     public var text: String { String(decoding: bytes, as: UTF8.self) }

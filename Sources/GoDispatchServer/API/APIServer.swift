@@ -12,20 +12,25 @@ import ServiceLifecycle
 /// server drains (so `/ready` can say 503) and stops after it.
 public final class APIServer: Service, Sendable {
     private let engine: Engine
-    private let settings: APISettings
+    private let settings: APISettings?
     private let metricsSettings: MetricsSettings?
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let routes: APIHTTPHandler.Routes
-    private let channels = Locked<[any Channel]>([])
+    private let routes: APIHTTPHandler.Routes?
+    private let apiChannel = Locked<(any Channel)?>(nil)
+    private let metricsChannel = Locked<(any Channel)?>(nil)
 
     /// The answer to `/ready`.
     public let readiness: Readiness
 
-    /// A listener for `engine`'s `api:` settings (and `metrics:` when set). `readiness` is the WebSocket
-    /// server's; `metrics` renders `/metrics` (nil: not served); `observe` sees every API call.
+    /// The method names the API knows (metrics label the others `_unknown`).
+    public static var methodNames: [String] { APIMethods.names }
+
+    /// A listener for `engine`'s `api:` settings (nil: none) and `metrics:` (when set, `/metrics` moves
+    /// there). `readiness` is the WebSocket server's; `metrics` renders `/metrics` (nil: not served);
+    /// `observe` sees every API call.
     public init(
-        engine: Engine, settings: APISettings, metricsSettings: MetricsSettings? = nil, readiness: Readiness,
+        engine: Engine, settings: APISettings?, metricsSettings: MetricsSettings? = nil, readiness: Readiness,
         metrics: (@Sendable () -> [UInt8])? = nil,
         observe: @escaping @Sendable (_ method: String, _ outcome: String, _ duration: Duration) -> Void = { _, _, _ in },
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
@@ -40,10 +45,12 @@ public final class APIServer: Service, Sendable {
         let node = NodeIdentity(
             name: environment["GODISPATCH_NODE_NAME"] ?? ProcessInfo.processInfo.hostName,
             uid: UUID().uuidString.lowercased(), started: .now)
-        let methods = APIMethods(engine: engine, settings: settings, idempotency: IdempotencyCache(), node: node)
-        routes = APIHTTPHandler.Routes(
-            methods: methods, keys: APIKeyRing(settings.keys), maxBodyBytes: settings.maxBodyBytes, readiness: readiness,
-            metrics: metricsSettings == nil ? metrics : nil, observe: observe)
+        routes = settings.map { settings in
+            APIHTTPHandler.Routes(
+                methods: APIMethods(engine: engine, settings: settings, idempotency: IdempotencyCache(), node: node),
+                keys: APIKeyRing(settings.keys), maxBodyBytes: settings.maxBodyBytes, readiness: readiness,
+                metrics: metricsSettings == nil ? metrics : nil, observe: observe)
+        }
         metricsOnly = metricsSettings.map { _ in
             APIHTTPHandler.Routes(
                 methods: nil, keys: APIKeyRing([]), maxBodyBytes: 0, readiness: readiness, metrics: metrics, observe: observe)
@@ -52,16 +59,18 @@ public final class APIServer: Service, Sendable {
 
     private let metricsOnly: APIHTTPHandler.Routes?
 
-    /// Binds the API listener (and the metrics one); `port` 0 picks a free one. Returns the API's address.
-    @discardableResult
-    public func start(host: String? = nil, port: Int? = nil, metricsPort: Int? = nil) async throws -> SocketAddress {
-        let api = try await bind(host: host ?? settings.host, port: port ?? settings.port, routes: routes)
-        logger.notice("API listening", metadata: ["address": "\(api.localAddress!)"])
+    /// Binds the API listener and the metrics one (each when configured); port 0 picks a free one.
+    public func start(host: String? = nil, port: Int? = nil, metricsPort: Int? = nil) async throws {
+        if let settings, let routes {
+            let api = try await bind(host: host ?? settings.host, port: port ?? settings.port, routes: routes)
+            apiChannel.withLock { $0 = api }
+            logger.notice("API listening", metadata: ["address": "\(api.localAddress!)"])
+        }
         if let metricsSettings, let metricsOnly {
             let metrics = try await bind(host: metricsSettings.host, port: metricsPort ?? metricsSettings.port, routes: metricsOnly)
+            metricsChannel.withLock { $0 = metrics }
             logger.notice("metrics listening", metadata: ["address": "\(metrics.localAddress!)"])
         }
-        return api.localAddress!
     }
 
     private func bind(host: String, port: Int, routes: APIHTTPHandler.Routes) async throws -> any Channel {
@@ -75,28 +84,29 @@ public final class APIServer: Service, Sendable {
                 }
             }
             .bind(host: host, port: port).get()
-        channels.withLock { $0.append(channel) }
         return channel
     }
 
     /// The API listener's port, once started.
-    public var port: Int? { channels.withLock { $0.first?.localAddress?.port } }
+    public var port: Int? { apiChannel.withLock { $0?.localAddress?.port } }
     /// The metrics listener's port, once started (when `metrics.listen` is set).
-    public var metricsPort: Int? { channels.withLock { $0.count > 1 ? $0[1].localAddress?.port : nil } }
+    public var metricsPort: Int? { metricsChannel.withLock { $0?.localAddress?.port } }
 
     /// Serves until graceful shutdown, then closes the listeners.
     public func run() async throws {
-        if port == nil { try await start() }
+        if port == nil, metricsPort == nil { try await start() }
         try? await gracefulShutdown()
         await shutdown()
     }
 
     /// Closes the listeners (open keep-alive connections finish their current answer).
     public func shutdown() async {
-        let open = channels.withLock { channels in
-            defer { channels = [] }
-            return channels
+        for holder in [apiChannel, metricsChannel] {
+            let channel = holder.withLock { channel in
+                defer { channel = nil }
+                return channel
+            }
+            try? await channel?.close()
         }
-        for channel in open { try? await channel.close() }
     }
 }

@@ -15,7 +15,7 @@ public struct ConnectionCapMiddleware: GatewayMiddleware {
         _ request: RequestMetadata, next: @Sendable (RequestMetadata) async -> GatewayDecision
     ) async -> GatewayDecision {
         guard state.connectionCount < maxTotal else {
-            return .reject(GatewayRejection(.serviceUnavailable, "server is at its connection capacity; retry later"))
+            return .reject(GatewayRejection(.serviceUnavailable, "server is at its connection capacity; retry later", kind: .serverFull))
         }
         return await next(request)
     }

@@ -25,7 +25,7 @@ public struct ConnectionLimitMiddleware: GatewayMiddleware {
         guard open >= limit else { return await next(request) }
         switch strategy {
         case .reject:
-            return .reject(GatewayRejection(.tooManyRequests, "connection limit reached (\(limit) per user)"))
+            return .reject(GatewayRejection(.tooManyRequests, "connection limit reached (\(limit) per user)", kind: .userLimit))
         case .cycle:
             var enriched = request
             enriched.evictOldest = open - limit + 1

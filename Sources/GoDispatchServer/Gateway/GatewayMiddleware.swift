@@ -14,11 +14,14 @@ public struct GatewayRejection: Error, Sendable, Equatable {
     public let status: HTTPResponseStatus
     /// A short reason, e.g. "token expired".
     public let reason: String
+    /// The refusal's kind, a bounded label for metrics.
+    public let kind: Kind
 
     /// Creates a rejection.
-    public init(_ status: HTTPResponseStatus, _ reason: String) {
+    public init(_ status: HTTPResponseStatus, _ reason: String, kind: Kind = .other) {
         self.status = status
         self.reason = reason
+        self.kind = kind
     }
 }
 

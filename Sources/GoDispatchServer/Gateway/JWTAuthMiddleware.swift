@@ -10,7 +10,7 @@ public struct JWTAuthMiddleware: GatewayMiddleware {
         _ request: RequestMetadata, next: @Sendable (RequestMetadata) async -> GatewayDecision
     ) async -> GatewayDecision {
         guard let token = Self.token(in: request) else {
-            return .reject(GatewayRejection(.unauthorized, "missing token: send Authorization: Bearer <jwt> or ?token=<jwt>"))
+            return .reject(GatewayRejection(.unauthorized, "missing token: send Authorization: Bearer <jwt> or ?token=<jwt>", kind: .unauthorized))
         }
         do {
             let identity = try await verifier.verify(token)
@@ -18,7 +18,7 @@ public struct JWTAuthMiddleware: GatewayMiddleware {
             enriched.identity = identity
             return await next(enriched)
         } catch {
-            return .reject(GatewayRejection(.unauthorized, error.reason))
+            return .reject(GatewayRejection(.unauthorized, error.reason, kind: .unauthorized))
         }
     }
 

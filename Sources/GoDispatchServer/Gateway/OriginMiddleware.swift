@@ -11,7 +11,7 @@ public struct OriginMiddleware: GatewayMiddleware {
     ) async -> GatewayDecision {
         guard let origin = request.headers.first(name: "origin") else { return await next(request) }
         guard allowed.contains(origin.lowercased()) else {
-            return .reject(GatewayRejection(.forbidden, "origin not allowed"))
+            return .reject(GatewayRejection(.forbidden, "origin not allowed", kind: .origin))
         }
         return await next(request)
     }

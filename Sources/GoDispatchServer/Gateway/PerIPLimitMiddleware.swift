@@ -32,12 +32,13 @@ public final class PerIPLimitMiddleware: GatewayMiddleware {
         enriched.clientAddress = client
         switch table.withLock({ $0.admit(client, at: .now) }) {
         case .tooFast:
-            return .reject(GatewayRejection(.tooManyRequests, rateMessage))
+            return .reject(GatewayRejection(.tooManyRequests, rateMessage, kind: .perIPRate))
         case .tooManyOpen:
             return .reject(
                 GatewayRejection(
                     .tooManyRequests,
-                    "too many open connections from your address (connections.per_ip.max: \(settings.max ?? 0))"))
+                    "too many open connections from your address (connections.per_ip.max: \(settings.max ?? 0))",
+                    kind: .perIP))
         case .admit:
             break
         }

@@ -38,7 +38,9 @@ public final class AsyncHTTPCallout: HTTPCallout, Sendable {
     private func perform(_ request: HTTPCalloutRequest) async -> Result<HTTPCalloutResponse, HTTPCalloutError> {
         var delay = request.backoff
         var lastError = "no attempt made"
+        var timedOut = false
         for attempt in 1...max(1, request.maxAttempts) {
+            timedOut = false
             do {
                 let response = try await client.execute(
                     Self.prepare(request), timeout: .nanoseconds(request.timeout.nanoseconds), logger: logger)
@@ -54,6 +56,7 @@ public final class AsyncHTTPCallout: HTTPCallout, Sendable {
                 }
             } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
                 lastError = "timed out after \(request.timeout)"
+                timedOut = true
             } catch {
                 lastError = "\(error)"
             }
@@ -68,7 +71,7 @@ public final class AsyncHTTPCallout: HTTPCallout, Sendable {
         failureCount.add(1, ordering: .relaxed)
         logger.warning(
             "http callout failed", metadata: ["url": "\(request.url)", "attempts": "\(request.maxAttempts)", "reason": "\(lastError)"])
-        return .failure(HTTPCalloutError(message: lastError))
+        return .failure(HTTPCalloutError(message: lastError, timedOut: timedOut))
     }
 
     /// Builds the AsyncHTTPClient request, signing it when asked.

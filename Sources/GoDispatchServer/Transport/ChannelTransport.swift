@@ -38,12 +38,18 @@ final class ChannelTransport: ConnectionTransport, Sendable {
     private let batcher: FlushBatcher
     private let sweeper: ConnectionSweeper
     private let logger: Logger
+    /// This loop's traffic counters (nil: the server counts nothing).
+    let metrics: LoopMetrics?
 
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
 
     /// A transport writing through `wire`, the context of the channel's ``WireWriter``. On its loop.
-    init(wire: ChannelHandlerContext, batcher: FlushBatcher, sweeper: ConnectionSweeper, logger: Logger) {
+    init(
+        wire: ChannelHandlerContext, batcher: FlushBatcher, sweeper: ConnectionSweeper, metrics: LoopMetrics? = nil,
+        logger: Logger
+    ) {
+        self.metrics = metrics
         self.channel = wire.channel
         self.eventLoop = wire.eventLoop
         self.executor = EventLoopExecutor(eventLoop: wire.eventLoop)
@@ -57,6 +63,7 @@ final class ChannelTransport: ConnectionTransport, Sendable {
     // MARK: Sending (any thread)
 
     func send(_ frame: OutboundFrame) {
+        if let code = frame.errorCode { metrics?.shared.errorSent(code) }
         send(encoded: WireFrame.encode(.text, payload: frame.bytes, allocator: channel.allocator))
     }
 
@@ -94,6 +101,7 @@ final class ChannelTransport: ConnectionTransport, Sendable {
     /// Queues an encoded frame; it is written at the end of the loop tick with everything else queued.
     func enqueueOnLoop(_ frame: ByteBuffer) {
         guard loop.value.lifecycle.isOpen else { return }
+        metrics?.frameSent(bytes: frame.readableBytes)
         guard loop.value.pending != nil else {
             loop.value.pending = frame  // shares the caller's buffer: no copy for a lone frame
             batcher.markDirty(self)

@@ -36,8 +36,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         transport.noteActivity()
+        let bytes = unwrapInboundIn(data)
+        transport.metrics?.received(bytes: bytes.readableBytes)
         do {
-            try parser.consume(unwrapInboundIn(data)) { message in handle(message) }
+            try parser.consume(bytes) { message in handle(message) }
         } catch {
             failed = true
             logger.debug(
@@ -70,6 +72,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         transport.channelClosed()
         let status = transport.closeStatus ?? (1006, "connection lost")
+        transport.metrics?.shared.disconnected(code: status.code)
         router.disconnected(connection, code: status.code, reason: status.reason)
         state.disconnect(connection)
         logger.info("connection closed", metadata: ["connection": "\(connection.id)", "user": "\(connection.user.id)"])
