@@ -22,8 +22,11 @@ struct BenchAPICommand: AsyncParsableCommand {
     @Option(name: .long, help: "Publishes per batch request.")
     var batch = 100
 
-    @Option(name: .long, help: "Most publishes on their way to the members at once.")
-    var window = 200
+    @Option(name: .long, help: "Most publishes on their way to the members at once, in every mode (a batch counts its publishes).")
+    var window = 32
+
+    @Option(name: .long, help: "Keep-alive HTTP connections of the API modes (one request at a time each).")
+    var httpConnections = 32
 
     @Option(name: .long, help: "The godispatch executable (default: beside this one, as in dist/bin).")
     var server: String?
@@ -56,13 +59,16 @@ struct BenchAPICommand: AsyncParsableCommand {
             let epoch = ContinuousClock.now
             let room = RoomMembers.self
             let joined = try await room.join(count: members, room: "bench", port: port, tokens: tokens, epoch: epoch)
-            print("\(members) members joined room `bench`; each mode publishes for \(seconds) s, window \(window)")
+            print(
+                "\(members) members joined room `bench`; each mode publishes for \(seconds) s with at most \(window) publishes "
+                    + "on their way (API: \(httpConnections) keep-alive connections; batch: 2 connections, window \(max(window, 2 * batch)))")
             var results: [PhaseResult] = []
             var total = 0
             for mode in [PublishMode.client, .api, .batch(size: batch)] {
                 let publisher = Publisher(
-                    mode: mode, room: "bench", members: joined, window: window, wsPort: port, apiPort: apiPort, apiKey: apiKey,
-                    publisherToken: try await minter.token(for: "publisher"))
+                    mode: mode, room: "bench", members: joined, window: mode.publishesPerRequest > 1 ? max(window, 2 * batch) : window,
+                    wsPort: port, apiPort: apiPort, apiKey: apiKey, publisherToken: try await minter.token(for: "publisher"),
+                    httpConnections: mode.publishesPerRequest > 1 ? 2 : httpConnections)
                 _ = joined.takeSamples()
                 let (cpuBefore, deliveredBefore, started) = (ProcessCPU.seconds(pid: process.pid) ?? 0, joined.delivered, ContinuousClock.now)
                 let sent = try await publisher.run(for: .seconds(seconds), startingAt: total)

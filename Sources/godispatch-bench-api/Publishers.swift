@@ -29,7 +29,8 @@ enum PublishMode: CustomStringConvertible, Sendable {
 }
 
 /// Publishes into the room as fast as the members keep up: at most `window` publishes may be on their way
-/// (sent and not yet received by every member), so the benchmark measures throughput, not a queue.
+/// (sent and not yet received by every member), so the benchmark measures throughput, not a queue, and
+/// every mode gets the same chance to batch its writes.
 struct Publisher: Sendable {
     let mode: PublishMode
     let room: String
@@ -39,6 +40,8 @@ struct Publisher: Sendable {
     let apiPort: Int
     let apiKey: String
     let publisherToken: String
+    /// Keep-alive HTTP connections the API modes use, each with one request at a time.
+    let httpConnections: Int
 
     /// Publishes for `duration`; returns how many publishes were sent.
     func run(for duration: Duration, startingAt first: Int) async throws -> Int {
@@ -70,12 +73,12 @@ struct Publisher: Sendable {
         case .api, .batch:
             let perRequest = mode.publishesPerRequest
             var configuration = HTTPClient.Configuration()
-            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = httpConnections
             let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             let claimed = Counter()
-            // A few keep-alive connections, each with one request at a time.
+            // Keep-alive connections, each with one request at a time.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 {
+                for _ in 0..<httpConnections {
                     group.addTask {
                         while ContinuousClock.now < deadline {
                             let start = first + claimed.add(perRequest)
