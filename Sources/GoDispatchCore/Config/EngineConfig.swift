@@ -24,6 +24,8 @@ public struct EngineConfig: Sendable {
     public var lifecycle: [EventDefinition] = []
     /// `server_events:`, in file order: pipelines a backend starts (no origin connection, no `requires`).
     public var serverEvents: [EventDefinition] = []
+    /// `rooms:`: presence, history and recovery per room pattern.
+    public var rooms: RoomRules = .none
     /// `api:`, when the backend API is enabled.
     public var api: APISettings?
     /// `metrics:`, when `/metrics` has a listener of its own.
