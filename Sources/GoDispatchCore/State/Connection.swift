@@ -8,14 +8,17 @@ public final class Connection: Sendable {
     public let user: User
     /// How frames reach the client, and the serial executor its messages run on.
     public let transport: any ConnectionTransport
+    /// The verified token's claims (a JSON object), read by `{{user.claims.<path>}}`; nil without a token.
+    public let claims: [UInt8]?
     private let joinedRooms: Locked<Set<String>>
     private let closed = Atomic<Bool>(false)
     /// Per-connection pipeline ordering, touched only on the connection's executor.
     let inbox: ConnectionInbox
 
-    init(id: String, user: User, transport: any ConnectionTransport) {
+    init(id: String, user: User, claims: [UInt8]? = nil, transport: any ConnectionTransport) {
         self.id = id
         self.user = user
+        self.claims = claims
         self.transport = transport
         self.joinedRooms = Locked([])
         self.inbox = ConnectionInbox()
