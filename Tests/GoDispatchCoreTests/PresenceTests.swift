@@ -118,6 +118,45 @@ struct PresenceTests {
         #expect(frames <= 3, "a burst of 201 joins costs a member a few frames, not hundreds (got \(frames))")
     }
 
+    @Test func aBadPresenceInfoTemplateIsALoadErrorWithItsPlace() throws {
+        let yaml = configHead + """
+
+            rooms:
+              "chat:*":
+                presence: full
+                presence_info: { name: "{{user.nickname}}" }
+              "game:*":
+                presence: full
+                presence_info: { step: "{{steps.a}}" }
+            events:
+              ping:
+                pipeline:
+                  - action: _notify_origin
+                    params: { event: pong }
+            """
+        do {
+            _ = try makeEngine(yaml)
+            Issue.record("the configuration loaded")
+        } catch let error as EngineStartError {
+            let errors = error.config?.errors ?? []
+            #expect(errors.count == 2, "\(errors)")
+            #expect(errors.map(\.location.line).sorted() == [7, 10], "\(errors)")
+            #expect(errors.contains { $0.description.contains("unknown template `{{user.nickname}}`") }, "\(errors)")
+            #expect(errors.contains { $0.description.contains("`{{steps.a}}` is not known when a connection joins") }, "\(errors)")
+        }
+    }
+
+    @Test func claimsAreReadByPath() {
+        let state = InMemoryStateManager()
+        let c = state.connect(
+            userID: "a", permissions: [], claims: Array(#"{"sub":"a","name":"Ann","org":{"id":7}}"#.utf8), transport: TestTransport())
+        let message = try! EnvelopeParser.parse(Array(#"{"event":"x"}"#.utf8))
+        let cargo = Cargo(message: message, origin: c)
+        let template = try! Template.compile(.object([("n", .string("{{user.claims.name}}")), ("o", .string("{{user.claims.org.id}}")),
+            ("m", .string("{{user.claims.missing}}"))]))
+        #expect(cargo.text(template) == #"{"n":"Ann","o":7,"m":null}"#)
+    }
+
     private struct Recorder: PresenceListener {
         let changes: Mailbox<String>
         func presenceChanged(
