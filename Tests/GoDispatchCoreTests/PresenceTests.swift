@@ -157,6 +157,31 @@ struct PresenceTests {
         #expect(cargo.text(template) == #"{"n":"Ann","o":7,"m":null}"#)
     }
 
+    @Test func aReloadGivesNewRoomsTheNewRules() async throws {
+        let events = "  room.join:\n    pipeline:\n      - action: _join\n        params: { room: \"{{target}}\" }\n"
+            + "      - action: _notify_origin\n        params: { event: joined }\n"
+        let h = try EngineHarness(events: events)
+        var settings = h.engine.config.settings
+        var capped = RoomRule(pattern: "capped", location: SourceLocation(file: "t.yaml", line: 1, column: 1))
+        capped.maxMembers = 1
+        settings.rooms = RoomRules([capped])
+        let (a, aClient) = h.connect("a")
+        let (b, bClient) = h.connect("b")
+        h.send(#"{"event":"room.join","target":"capped"}"#, from: a)
+        #expect(await aClient.nextFrame()?["event"] == .string("joined"))
+        _ = try h.engine.reload(settings)
+        h.send(#"{"event":"room.join","target":"capped"}"#, from: b)
+        #expect(await bClient.nextFrame()?["event"] == .string("joined"), "the room keeps the rule it was created with")
+        h.send(#"{"event":"room.join","target":"capped"}"#, from: a)  // already a member: no change
+        #expect(await aClient.nextFrame()?["event"] == .string("joined"))
+        await h.onExecutor(of: a) { _ = h.engine.state.leave(a, room: "capped") }
+        await h.onExecutor(of: b) { _ = h.engine.state.leave(b, room: "capped") }
+        h.send(#"{"event":"room.join","target":"capped"}"#, from: a)
+        #expect(await aClient.nextFrame()?["event"] == .string("joined"))
+        h.send(#"{"event":"room.join","target":"capped"}"#, from: b)
+        #expect(await bClient.nextFrame()?.errorCode == "room_full", "a room created after the reload follows the new rule")
+    }
+
     private struct Recorder: PresenceListener {
         let changes: Mailbox<String>
         func presenceChanged(
