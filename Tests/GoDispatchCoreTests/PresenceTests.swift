@@ -155,6 +155,8 @@ struct PresenceTests {
         let template = try! Template.compile(.object([("n", .string("{{user.claims.name}}")), ("o", .string("{{user.claims.org.id}}")),
             ("m", .string("{{user.claims.missing}}"))]))
         #expect(cargo.text(template) == #"{"n":"Ann","o":7,"m":null}"#)
+        c.replaceClaims(Array(#"{"sub":"a","name":"Annie"}"#.utf8))
+        #expect(cargo.text(template) == #"{"n":"Annie","o":null,"m":null}"#, "a refreshed token's claims are read from then on")
     }
 
     @Test func aReloadGivesNewRoomsTheNewRules() async throws {
