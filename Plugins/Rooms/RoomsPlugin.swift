@@ -46,6 +46,9 @@ let join = ActionDefinition(
                 return .failure(.forbidden("room limit reached: leave a room before joining another"))
             }
             if status == GD_ERR_INVALID.rawValue { return .failure(.invalid("room names must be 1 to 256 bytes")) }
+            if status == GD_ERR_ROOM_FULL.rawValue {
+                return .failure(.roomFull("room \(room.string) is full (its rule's max_members)"))
+            }
             guard status == GD_OK.rawValue else { return .failure(.failed("could not join room (status \(status))")) }
             return .ok
         } catch {

@@ -53,6 +53,7 @@ public final class Engine: Sendable {
             services: EngineServices(
                 state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer, clock: clock,
                 metrics: metrics))
+        state.setPresenceListener(PresenceBroadcaster(fanOut: fanOut))
     }
 }
 

@@ -189,7 +189,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             return channel.eventLoop.makeFailedFuture(error)
         }
         let connection = engine.state.connect(
-            userID: identity.userID, permissions: identity.permissions, transport: transport)
+            userID: identity.userID, permissions: identity.permissions, claims: identity.claims, transport: transport)
         if request.evictOldest > 0 {
             let limit = engine.config.settings.connections.perUserLimit ?? 0
             for old in connection.user.connections.prefix(request.evictOldest) where old !== connection {

@@ -13,11 +13,11 @@ struct PluginHostTests {
         var host = PluginHost()
         let errors = host.loadDirectory(try makePluginDirectory(bundledPlugins))
         #expect(errors.isEmpty, "\(errors)")
-        #expect(host.plugins.map(\.name).sorted() == ["messaging", "permissions", "rooms", "webhook"])
+        #expect(host.plugins.map(\.name).sorted() == ["messaging", "permissions", "presence", "rooms", "webhook"])
         #expect(
             host.registry.names == [
                 "_disconnect", "_join", "_leave", "_log", "_notify_origin", "_notify_room", "_notify_user",
-                "_set_permissions", "_webhook",
+                "_presence", "_set_permissions", "_webhook",
             ])
         let messaging = try #require(host.plugins.first { $0.name == "messaging" })
         #expect(messaging.version == "1.0.0")

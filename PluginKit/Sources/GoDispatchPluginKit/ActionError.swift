@@ -22,6 +22,11 @@ public struct ActionError: Error, Sendable, Equatable {
         ActionError(status: GD_ERR_FORBIDDEN.rawValue, message: message)
     }
 
+    /// The room is at its `max_members` (1.2): the origin gets `room_full`.
+    public static func roomFull(_ message: String) -> ActionError {
+        ActionError(status: GD_ERR_ROOM_FULL.rawValue, message: message)
+    }
+
     /// Copies the message into a host-owned error buffer.
     func write(to error: UnsafeMutablePointer<gd_error>?) {
         guard let error else { return }

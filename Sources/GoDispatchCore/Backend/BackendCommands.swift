@@ -70,12 +70,20 @@ public struct BackendCommands: Sendable {
         let limit = services.limits.maxRoomsPerConnection
         var joined = 0
         var refused = 0
+        var full = 0
         for target in targets {
             if !target.rooms.contains(room), target.rooms.count >= limit {
                 refused += 1
                 continue
             }
-            if services.state.join(target, room: room) { joined += 1 }
+            switch services.state.join(target, room: room, options: services.joinOptions(for: room, connection: target)) {
+            case .joined: joined += 1
+            case .full: full += 1
+            case .alreadyMember, .closed: break
+            }
+        }
+        if full > 0, joined == 0 {
+            throw .roomFull("room `\(room)` is full (its rule's max_members)")
         }
         if refused > 0, joined == 0, refused == targets.count {
             throw .limitExceeded("every connection of `\(user)` is in \(limit) rooms already (connections.max_rooms_per_connection)")
@@ -91,6 +99,18 @@ public struct BackendCommands: Sendable {
             left += 1
         }
         return left
+    }
+
+    /// The room's members, one entry per connection (for the API's `presence`).
+    public func presence(room: String) throws(BackendRefusal) -> [(connection: String, user: String)] {
+        try checkRoomName(room)
+        return services.state.members(ofRoom: room).filter { !$0.isClosed }.map { ($0.id, $0.user.id) }
+    }
+
+    /// Connections and distinct users in the room (for the API's `presence_stats`).
+    public func presenceStats(room: String) throws(BackendRefusal) -> (connections: Int, users: Int) {
+        let members = try presence(room: room)
+        return (members.count, Set(members.map(\.user)).count)
     }
 
     /// Closes the user's connections (or one of them) with `code` (1000, 1008 or 4000–4999); returns how many.

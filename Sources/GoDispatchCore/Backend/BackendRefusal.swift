@@ -6,11 +6,13 @@ public enum BackendRefusal: Error, Sendable, Equatable {
     case notFound(String)
     /// A limit forbids it (rooms per connection, …).
     case limitExceeded(String)
+    /// The room has its rule's `max_members` connections (API error 106, reason `room_full`).
+    case roomFull(String)
 
     /// What went wrong, for the caller.
     public var message: String {
         switch self {
-        case .badRequest(let text), .notFound(let text), .limitExceeded(let text): return text
+        case .badRequest(let text), .notFound(let text), .limitExceeded(let text), .roomFull(let text): return text
         }
     }
 }

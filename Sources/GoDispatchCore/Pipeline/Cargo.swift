@@ -27,6 +27,14 @@ struct Cargo {
             var writer = JSONWriter()
             writer.write(.array(origin.user.permissions.snapshot.sorted().map(JSONValue.string)))
             return .json(writer.bytes)
+        case .userClaims:
+            guard let claims = origin?.claims else { return .null }
+            return claims.withUnsafeBytes { raw in
+                let reader = JSONReader(raw)
+                let start = reader.skipWhitespace(from: 0)
+                guard start < raw.count else { return .null }
+                return Self.navigate(reader, from: start..<reader.skipValue(at: start), path: reference.path)
+            }
         case .connectionID:
             guard let origin else { return .null }
             return .string(Array(origin.id.utf8))

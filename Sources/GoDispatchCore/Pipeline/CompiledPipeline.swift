@@ -12,11 +12,14 @@ public final class CompiledConfig: Sendable, AtomicReference {
     public let lifecycle: [String: CompiledEvent]
     /// `server_events:` by name: pipelines a backend starts, with no origin connection.
     public let serverEvents: [String: CompiledEvent]
+    /// `rooms:` with their `presence_info` templates compiled.
+    public let rooms: CompiledRoomRules
 
     init(
         settings: EngineConfig, events: [String: CompiledEvent], lifecycle: [String: CompiledEvent],
-        serverEvents: [String: CompiledEvent] = [:]
+        serverEvents: [String: CompiledEvent] = [:], rooms: CompiledRoomRules = .none
     ) {
+        self.rooms = rooms
         self.settings = settings
         self.events = events
         self.lifecycle = lifecycle

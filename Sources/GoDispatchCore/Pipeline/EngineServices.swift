@@ -16,14 +16,17 @@ public struct EngineServices: Sendable {
     public let clock: @Sendable () -> ContinuousClock.Instant
     /// What the router counts (nil: nothing).
     public let metrics: EngineMetrics?
+    /// The `rooms:` rules in force (the router keeps them current across reloads).
+    public let roomRules: RoomRulesCell
 
     /// Bundles the services.
     public init(
         state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits(),
         observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-        metrics: EngineMetrics? = nil
+        metrics: EngineMetrics? = nil, roomRules: RoomRulesCell = RoomRulesCell()
     ) {
         self.metrics = metrics
+        self.roomRules = roomRules
         self.state = state
         self.fanOut = fanOut
         self.logger = logger

@@ -30,10 +30,11 @@ public struct PipelineCompiler {
         for event in config.serverEvents {
             serverEvents[event.name] = compileEvent(event, config: config, counted: false, hasOrigin: false, errors: &errors)
         }
+        let rooms = CompiledRoomRules.compile(config.rooms, errors: &errors)
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
         }
-        return CompiledConfig(settings: config, events: events, lifecycle: lifecycle, serverEvents: serverEvents)
+        return CompiledConfig(settings: config, events: events, lifecycle: lifecycle, serverEvents: serverEvents, rooms: rooms)
     }
 
     /// `counted`: the event gets its `godispatch_messages_received_total` and pipeline-duration series

@@ -152,8 +152,13 @@ final class PipelineRun: @unchecked Sendable {
     private func fail(at index: Int, status: Int32, message: String) {
         let step = event.steps[index]
         step.failures?.increment()
-        let code: ErrorCode = status == GD_ERR_FORBIDDEN.rawValue ? .forbidden : .actionFailed
-        let text = code == .forbidden ? message : "\(step.action.name): \(message)"
+        let code: ErrorCode =
+            switch status {
+            case GD_ERR_FORBIDDEN.rawValue: .forbidden
+            case GD_ERR_ROOM_FULL.rawValue: .roomFull
+            default: .actionFailed
+            }
+        let text = code == .actionFailed ? "\(step.action.name): \(message)" : message
         services.logger.debug(
             "pipeline stopped", metadata: ["event": "\(event.name)", "action": "\(step.action.name)", "reason": "\(message)"])
         trace?.failed(index, step, code: code, message: text)

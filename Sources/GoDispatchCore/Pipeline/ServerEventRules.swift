@@ -4,7 +4,7 @@ enum ServerEventRules {
     /// True if `reference` reads the origin connection, its user, its message or its close.
     static func needsOrigin(_ reference: TemplateReference) -> Bool {
         switch reference.root {
-        case .userID, .userPermissions, .connectionID, .messageID, .closeCode, .closeReason: return true
+        case .userID, .userPermissions, .userClaims, .connectionID, .messageID, .closeCode, .closeReason: return true
         case .payload, .target, .event, .step: return false
         }
     }

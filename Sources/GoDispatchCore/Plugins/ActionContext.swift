@@ -9,6 +9,8 @@ enum ActionRefusal: Error, Equatable {
     /// A limit forbids it, e.g. the connection is in `connections.max_rooms_per_connection` rooms
     /// already (GD_ERR_FORBIDDEN).
     case forbidden
+    /// The room has its rule's `max_members` connections (GD_ERR_ROOM_FULL).
+    case roomFull
     /// The host function acts on the origin connection (or its user), and the run has none: a server
     /// event. The text says what to do instead (GD_ERR_NOT_FOUND, logged).
     case noOrigin(String)
@@ -135,8 +137,10 @@ struct ActionContext {
         return members.count
     }
 
-    /// Adds the origin to a room, within the room-name and rooms-per-connection limits.
-    func join(_ room: String) throws(ActionRefusal) {
+    /// Adds the origin to a room, within the room-name, rooms-per-connection and `max_members` limits;
+    /// in a `presence: full` room the origin is listed with the rule's `presence_info` evaluated against
+    /// `cargo` (the join message's).
+    func join(_ room: String, cargo: Cargo? = nil) throws(ActionRefusal) {
         let limits = services.limits
         guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
             throw .invalid("room names are 1 to \(limits.maxRoomNameBytes) bytes")
@@ -144,7 +148,25 @@ struct ActionContext {
         let origin = try required("join")
         guard !origin.isClosed else { throw .notFound }
         if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
-        if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
+        switch services.state.join(origin, room: room, options: services.joinOptions(for: room, cargo: cargo)) {
+        case .joined, .alreadyMember: return
+        case .closed: throw .notFound
+        case .full: throw .roomFull
+        }
+    }
+
+    /// The room's presence as JSON (per its rule's mode); GD_ERR_NOT_FOUND when the room keeps none.
+    func presence(_ room: String) throws(ActionRefusal) -> [UInt8] {
+        guard !room.isEmpty else { throw .invalid("a room name is required") }
+        guard let json = services.presenceJSON(room: room) else { throw .notFound }
+        return json
+    }
+
+    /// Users and connections in the room's presence; GD_ERR_NOT_FOUND when the room keeps none.
+    func presenceCounts(_ room: String) throws(ActionRefusal) -> (users: Int, connections: Int) {
+        guard !room.isEmpty else { throw .invalid("a room name is required") }
+        guard let counts = services.presenceCounts(room: room) else { throw .notFound }
+        return counts
     }
 
     /// Removes the origin from a room it is a member of.

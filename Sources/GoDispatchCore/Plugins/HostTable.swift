@@ -39,7 +39,9 @@ enum HostTable {
                 defer: hostDefer,
                 complete: hostComplete,
                 is_member: hostIsMember,
-                http_request: hostHTTPRequest
+                http_request: hostHTTPRequest,
+                presence: hostPresence,
+                presence_count: hostPresenceCount
             ))
         return UnsafePointer(table)
     }()
@@ -67,6 +69,7 @@ extension ActionRefusal {
         case .notFound: GD_ERR_NOT_FOUND.rawValue
         case .forbidden: GD_ERR_FORBIDDEN.rawValue
         case .noOrigin: GD_ERR_NOT_FOUND.rawValue
+        case .roomFull: GD_ERR_ROOM_FULL.rawValue
         }
     }
 }
@@ -102,7 +105,7 @@ private func withContext<R>(
         case .noOrigin(let why):
             invocation.run.services.logger.warning(
                 "a host function needs an origin connection: \(why)", metadata: ["action": "\(invocation.step.action.name)"])
-        case .notFound, .forbidden: break
+        case .notFound, .forbidden, .roomFull: break
         }
         return failure(error.status)
     }
@@ -194,7 +197,7 @@ private let hostSendRoom: @convention(c) (OpaquePointer?, gd_str, UnsafePointer<
 
 private let hostJoin: @convention(c) (OpaquePointer?, gd_str) -> Int32 = { call, room in
     withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
-        try invocation.context.join(room.string)
+        try invocation.context.join(room.string, cargo: invocation.run.cargo)
         return ok
     }
 }
@@ -338,4 +341,27 @@ private let hostHTTPRequest: @convention(c) (UnsafePointer<gd_http_request>?, gd
         }
     }
     return ok
+}
+
+// MARK: - 1.2: presence
+
+private let hostPresence: @convention(c) (OpaquePointer?, gd_str, UnsafeMutablePointer<gd_str>?) -> Int32 = {
+    call, room, out in
+    out?.pointee = gd_str(data: nil, len: 0)
+    return withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        let json = try invocation.context.presence(room.string)
+        out?.pointee = invocation.arena.copy(json)
+        return ok
+    }
+}
+
+private let hostPresenceCount: @convention(c) (
+    OpaquePointer?, gd_str, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?
+) -> Int32 = { call, room, users, connections in
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        let counts = try invocation.context.presenceCounts(room.string)
+        users?.pointee = UInt64(counts.users)
+        connections?.pointee = UInt64(counts.connections)
+        return ok
+    }
 }

@@ -18,4 +18,6 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case unauthorized
     /// The payload does not match the event's `payload_schema`; `pointer` names the first failing value.
     case invalidPayload = "invalid_payload"
+    /// The room has its rule's `max_members` connections (`rooms:`); the join was refused.
+    case roomFull = "room_full"
 }

@@ -22,10 +22,14 @@ public final class Router: Sendable {
     public init(config: CompiledConfig, services: EngineServices) {
         current = ManagedAtomic(config)
         self.services = services
+        services.roomRules.replace(config.rooms)
     }
 
     /// Routes new messages by `config` from now on.
-    func replaceConfig(_ config: CompiledConfig) { current.store(config, ordering: .releasing) }
+    func replaceConfig(_ config: CompiledConfig) {
+        current.store(config, ordering: .releasing)
+        services.roomRules.replace(config.rooms)
+    }
 
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {

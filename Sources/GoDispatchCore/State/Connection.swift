@@ -8,14 +8,16 @@ public final class Connection: Sendable {
     public let user: User
     /// How frames reach the client, and the serial executor its messages run on.
     public let transport: any ConnectionTransport
+    private let claimsStorage: Locked<[UInt8]?>
     private let joinedRooms: Locked<Set<String>>
     private let closed = Atomic<Bool>(false)
     /// Per-connection pipeline ordering, touched only on the connection's executor.
     let inbox: ConnectionInbox
 
-    init(id: String, user: User, transport: any ConnectionTransport) {
+    init(id: String, user: User, claims: [UInt8]? = nil, transport: any ConnectionTransport) {
         self.id = id
         self.user = user
+        self.claimsStorage = Locked(claims)
         self.transport = transport
         self.joinedRooms = Locked([])
         self.inbox = ConnectionInbox()
@@ -27,6 +29,13 @@ public final class Connection: Sendable {
 
     /// Marks the connection closed (by the state core, under its rooms lock). Returns false if it already was.
     func markClosed() -> Bool { !closed.exchange(true, ordering: .acquiringAndReleasing) }
+
+    /// The verified token's claims (a JSON object), read by `{{user.claims.<path>}}`; nil without a token.
+    public var claims: [UInt8]? { claimsStorage.withLock { $0 } }
+
+    /// Replaces the claims with those of a refreshed token (`auth.refresh`). Presence `info` already
+    /// computed at a join stays as it was.
+    public func replaceClaims(_ claims: [UInt8]?) { claimsStorage.withLock { $0 = claims } }
 
     /// The rooms this connection is a member of.
     public var rooms: Set<String> { joinedRooms.withLock { $0 } }

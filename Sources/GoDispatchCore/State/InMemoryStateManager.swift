@@ -12,18 +12,25 @@ public final class InMemoryStateManager: StateManager {
     private let directory = Locked(Directory())
     private let roomsLock = ReadWriteLock()
     nonisolated(unsafe) private var rooms: [String: Room] = [:]
+    /// Presence of the rooms whose rule keeps it; updated under the rooms write lock.
+    public let presence: any PresenceStore
+    private let listener = Locked<(any PresenceListener)?>(nil)
 
-    /// Creates an empty state.
-    public init() {}
+    /// Creates an empty state, keeping presence in `presence`.
+    public init(presence: any PresenceStore = InMemoryPresenceStore()) {
+        self.presence = presence
+    }
+
+    public func setPresenceListener(_ listener: (any PresenceListener)?) { self.listener.withLock { $0 = listener } }
 
     public func connect(
-        userID: String, permissions: some Sequence<String>, transport: any ConnectionTransport
+        userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
     ) -> Connection {
         let id = Self.makeConnectionID()
         return directory.withLock { directory in
             let user = directory.users[userID] ?? User(id: userID, permissions: permissions)
             directory.users[userID] = user
-            let connection = Connection(id: id, user: user, transport: transport)
+            let connection = Connection(id: id, user: user, claims: claims, transport: transport)
             directory.connections[id] = connection
             user.add(connection)
             return connection
@@ -31,12 +38,13 @@ public final class InMemoryStateManager: StateManager {
     }
 
     public func disconnect(_ connection: Connection) {
-        roomsLock.withWriteLock {
+        let changes = roomsLock.withWriteLock {
             // Closed under the same lock joins take: a join either ran before (and is undone here) or
             // sees the connection closed.
             _ = connection.markClosed()
-            for room in connection.removeAllRooms() { removeMemberLocked(connection, from: room) }
+            return connection.removeAllRooms().compactMap { removeMemberLocked(connection, from: $0) }
         }
+        announce(changes, by: connection)
         directory.withLock { directory in
             guard directory.connections.removeValue(forKey: connection.id) != nil else { return }
             if connection.user.remove(connection) == 0, directory.users[connection.user.id] === connection.user {
@@ -50,29 +58,68 @@ public final class InMemoryStateManager: StateManager {
 
     @discardableResult
     public func join(_ connection: Connection, room name: String) -> Bool {
-        roomsLock.withWriteLock {
-            guard !connection.isClosed, connection.insertRoom(name) else { return false }
-            let room = rooms[name] ?? Room(name: name)
+        join(connection, room: name, options: .none) == .joined
+    }
+
+    public func join(_ connection: Connection, room name: String, options: RoomJoinOptions) -> RoomJoinResult {
+        let (result, change) = roomsLock.withWriteLock { () -> (RoomJoinResult, RoomChange?) in
+            guard !connection.isClosed else { return (.closed, nil) }
+            guard !connection.rooms.contains(name) else { return (.alreadyMember, nil) }
+            let room = rooms[name] ?? Room(name: name, rule: options.rule)
+            // The cap counts connections, checked under the write lock so concurrent joins cannot overshoot.
+            if let limit = room.rule?.maxMembers, room.members.count >= limit { return (.full, nil) }
+            _ = connection.insertRoom(name)
             rooms[name] = room
             room.members.append(connection)
-            return true
+            guard let rule = room.rule, room.keepsPresence else { return (.joined, nil) }
+            let info = rule.presence == .full ? options.info : nil
+            let change = presence.add(
+                room: name, mode: rule.presence, user: connection.user.id, connection: connection.id, info: info)
+            return (.joined, change.map { RoomChange(room: name, rule: rule, change: $0) })
         }
+        announce(change.map { [$0] } ?? [], by: connection)
+        return result
     }
 
     @discardableResult
     public func leave(_ connection: Connection, room name: String) -> Bool {
-        roomsLock.withWriteLock {
-            guard connection.removeRoom(name) else { return false }
-            removeMemberLocked(connection, from: name)
-            return true
+        let (left, change) = roomsLock.withWriteLock { () -> (Bool, RoomChange?) in
+            guard connection.removeRoom(name) else { return (false, nil) }
+            return (true, removeMemberLocked(connection, from: name))
         }
+        announce(change.map { [$0] } ?? [], by: connection)
+        return left
     }
 
-    /// Removes a member; the caller holds the rooms write lock.
-    private func removeMemberLocked(_ connection: Connection, from name: String) {
-        guard let room = rooms[name] else { return }
+    public func presence(ofRoom room: String) -> RoomPresence? { presence.presence(ofRoom: room) }
+
+    public func rule(ofRoom room: String) -> RoomRule? { roomsLock.withReadLock { rooms[room]?.rule } }
+
+    /// A presence change to announce once the locks are released.
+    private struct RoomChange {
+        let room: String
+        let rule: RoomRule
+        let change: PresenceChange
+    }
+
+    /// Removes a member; the caller holds the rooms write lock. Returns the presence change it makes.
+    private func removeMemberLocked(_ connection: Connection, from name: String) -> RoomChange? {
+        guard let room = rooms[name] else { return nil }
         room.members.removeAll { $0 === connection }
         if room.members.isEmpty { rooms.removeValue(forKey: name) }
+        guard let rule = room.rule, room.keepsPresence,
+            let change = presence.remove(room: name, user: connection.user.id, connection: connection.id)
+        else { return nil }
+        return RoomChange(room: name, rule: rule, change: change)
+    }
+
+    /// Tells the listener about presence changes (outside every lock).
+    private func announce(_ changes: [RoomChange], by connection: Connection) {
+        guard !changes.isEmpty, let listener = listener.withLock({ $0 }) else { return }
+        for change in changes {
+            listener.presenceChanged(
+                change.change, room: change.room, rule: change.rule, executor: connection.transport.executor, state: self)
+        }
     }
 
     public func members(ofRoom room: String) -> [Connection] {

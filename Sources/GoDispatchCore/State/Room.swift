@@ -7,9 +7,16 @@ public final class Room: @unchecked Sendable {
     public let name: String
     /// The current members; replaced only under the state manager's write lock.
     public internal(set) var members: [Connection]
+    /// The rule the room follows, looked up once when the room was created (joins, leaves and disconnects
+    /// read it; publishes never do). A room created again after it emptied looks its rule up again.
+    public let rule: RoomRule?
 
-    init(name: String) {
+    init(name: String, rule: RoomRule? = nil) {
         self.name = name
         self.members = []
+        self.rule = rule
     }
+
+    /// Whether the room keeps presence.
+    var keepsPresence: Bool { (rule?.presence ?? .off) != .off }
 }

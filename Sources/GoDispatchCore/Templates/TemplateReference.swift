@@ -12,6 +12,8 @@ public struct TemplateReference: Sendable, Equatable, CustomStringConvertible {
         case userID
         /// `user.perms`: the sender's live global permissions (a JSON array).
         case userPermissions
+        /// `user.claims.<path>`: the sender's verified token claims (the JWT payload as signed).
+        case userClaims
         /// `connection.id`: the sending connection's id.
         case connectionID
         /// `message.id`: the envelope's `id` (null when the client sent none).
@@ -35,7 +37,7 @@ public struct TemplateReference: Sendable, Equatable, CustomStringConvertible {
 
     /// Every reference a template may use, for error messages.
     public static let knownRoots =
-        "payload, payload.<path>, target, event, user.id, user.perms, connection.id, message.id, steps.<id>.<path>, "
+        "payload, payload.<path>, target, event, user.id, user.perms, user.claims.<path>, connection.id, message.id, steps.<id>.<path>, "
         + "close.code, close.reason"
 
     /// Parses the inside of `{{ … }}`.
@@ -53,6 +55,8 @@ public struct TemplateReference: Sendable, Equatable, CustomStringConvertible {
         case ("event", 0): return TemplateReference(root: .event, path: [], text: text)
         case ("user", 1) where rest[0] == "id": return TemplateReference(root: .userID, path: [], text: text)
         case ("user", 1) where rest[0] == "perms": return TemplateReference(root: .userPermissions, path: [], text: text)
+        case ("user", let n) where n >= 1 && rest[0] == "claims":
+            return TemplateReference(root: .userClaims, path: Array(rest.dropFirst()), text: text)
         case ("connection", 1) where rest[0] == "id": return TemplateReference(root: .connectionID, path: [], text: text)
         case ("message", 1) where rest[0] == "id": return TemplateReference(root: .messageID, path: [], text: text)
         case ("close", 1) where rest[0] == "code": return TemplateReference(root: .closeCode, path: [], text: text)

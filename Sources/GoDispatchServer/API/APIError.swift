@@ -60,6 +60,7 @@ public struct APIError: Error, Sendable, Equatable {
         case .badRequest(let text): self.init(.badRequest, text)
         case .notFound(let text): self.init(.notFound, text)
         case .limitExceeded(let text): self.init(.limitExceeded, text)
+        case .roomFull(let text): self.init(.limitExceeded, text, reason: ErrorCode.roomFull.rawValue)
         }
     }
 

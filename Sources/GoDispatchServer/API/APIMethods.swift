@@ -17,7 +17,7 @@ struct APIMethods: Sendable {
     /// Every method, with its aliases.
     static let names = [
         "publish", "broadcast", "notify_user", "join", "subscribe", "leave", "unsubscribe", "disconnect", "set_permissions",
-        "emit", "info", "rooms", "channels", "batch",
+        "emit", "info", "rooms", "channels", "batch", "presence", "presence_stats",
     ]
 
     /// The metric label of `method`: itself when it is one of ours, else `_unknown`.
@@ -37,6 +37,8 @@ struct APIMethods: Sendable {
             case "emit": return try emit(body, on: eventLoop)
             case "info": return eventLoop.makeSucceededFuture(info())
             case "rooms", "channels": return eventLoop.makeSucceededFuture(try rooms(body))
+            case "presence": return eventLoop.makeSucceededFuture(try presence(body))
+            case "presence_stats": return eventLoop.makeSucceededFuture(try presenceStats(body))
             case "batch": return try batch(body, on: eventLoop)
             default:
                 throw APIError(
@@ -194,6 +196,31 @@ struct APIMethods: Sendable {
             ("num_channels", .number(String(state.roomCount))),
         ])
         return .result(.object([("nodes", .array([node]))]))
+    }
+
+    /// `{"presence":{"<connection id>":{"client":"<connection id>","user":"<user id>"}}}` (Centrifugo's shape).
+    private func presence(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let room = try body.string("room", "channel")
+        try checkRoom(room, field: "\(body.path)room")
+        do {
+            let members = try engine.backend.presence(room: room)
+            let entries = members.map { ($0.connection, JSONValue.object([("client", .string($0.connection)), ("user", .string($0.user))])) }
+            return .result(.object([("presence", .object(entries))]))
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    /// `{"num_clients":n,"num_users":n}` (Centrifugo's field names).
+    private func presenceStats(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let room = try body.string("room", "channel")
+        try checkRoom(room, field: "\(body.path)room")
+        do {
+            let stats = try engine.backend.presenceStats(room: room)
+            return .result(.object([("num_clients", .number(String(stats.connections))), ("num_users", .number(String(stats.users)))]))
+        } catch {
+            throw APIError(error)
+        }
     }
 
     private func rooms(_ body: APIRequestBody) throws(APIError) -> APIReply {

@@ -36,6 +36,8 @@ public struct RequestMetadata: Sendable {
         public var permissions: [String]
         /// The token's `exp`, if any.
         public var expiresAt: Date?
+        /// The token's claims as signed (a JSON object), read by `{{user.claims.<path>}}`.
+        public var claims: [UInt8]? = nil
     }
 
     /// Builds metadata from a request head.

@@ -36,6 +36,7 @@ struct TokenRefreshHandler: SystemEventHandler {
                 transport.closeOnLoop(code: 4003, reason: "refresh token is for another user")
             case .success(let identity):
                 connection.user.permissions.set(identity.permissions)
+                connection.replaceClaims(identity.claims)
                 transport.scheduleExpiry(at: identity.expiresAt, leeway: verifier.leeway)
                 var payload = JSONWriter()
                 payload.writeASCII("{\"expires_at\":")

@@ -122,7 +122,18 @@ public struct TokenVerifier: Sendable {
         guard subject.utf8.count <= Self.maxUserIDBytes else {
             throw TokenError(reason: "`sub` is longer than \(Self.maxUserIDBytes) bytes")
         }
-        return RequestMetadata.Identity(userID: subject, permissions: claims.perms ?? [], expiresAt: claims.exp?.value)
+        return RequestMetadata.Identity(
+            userID: subject, permissions: claims.perms ?? [], expiresAt: claims.exp?.value, claims: Self.payload(of: token))
+    }
+
+    /// The token's payload (its claims, a JSON object) as signed, for `{{user.claims.<path>}}`; called only
+    /// after the signature was verified.
+    static func payload(of token: String) -> [UInt8]? {
+        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard segments.count == 3, let payload = Base64URL.decode(segments[1]),
+            case .object? = try? JSONReader.parse(payload)
+        else { return nil }
+        return payload
     }
 
     /// Reads `alg` from the token's header without trusting anything else in it.

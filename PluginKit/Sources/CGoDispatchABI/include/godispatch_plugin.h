@@ -68,7 +68,8 @@ extern "C" {
 #define GD_ABI_MAJOR 1
 /**
  * ABI minor version: grows when fields or host functions are appended. 1.1 added HTTP callouts;
- * 1.2 added gd_action.flags (GD_ACTION_NEEDS_ORIGIN).
+ * 1.2 added gd_action.flags (GD_ACTION_NEEDS_ORIGIN), the status GD_ERR_ROOM_FULL and the presence
+ * host functions (presence, presence_count).
  */
 #define GD_ABI_MINOR 2
 /** Name of the entry function a version-1 plugin exports. */
@@ -98,7 +99,13 @@ typedef enum gd_status {
     /** A named connection, user or room does not exist. */
     GD_ERR_NOT_FOUND = -4,
     /** A host function was called with a call handle that is no longer valid. */
-    GD_ERR_STALE = -5
+    GD_ERR_STALE = -5,
+    /**
+     * 1.2: join() answers it when the room has its rule's `max_members` connections; an action that
+     * returns it stops the pipeline with the client error code `room_full`. A plugin built against 1.0 or
+     * 1.1 sees it as an unknown error status from join() (and fails with `action_failed`).
+     */
+    GD_ERR_ROOM_FULL = -6
 } gd_status;
 
 /* ------------------------------------------------------------------ values */
@@ -415,7 +422,9 @@ typedef struct gd_host_api {
 
     /**
      * Add the origin connection to a room (created on first join). GD_OK if already a member.
-     * GD_ERR_NOT_FOUND when the run has no origin (a server event).
+     * GD_ERR_NOT_FOUND when the run has no origin (a server event). GD_ERR_ROOM_FULL (1.2) when the room
+     * has its rule's `max_members` connections. In a `presence: full` room the connection is listed with
+     * the rule's `presence_info` evaluated against this run's cargo.
      */
     int32_t (*join)(gd_call *call, gd_str room);
     /** Remove the origin connection from a room. GD_ERR_NOT_FOUND if it was not a member, or there is no origin. */
@@ -471,6 +480,23 @@ typedef struct gd_host_api {
      * the callback is never called) if the request is malformed or the host has no HTTP client.
      */
     int32_t (*http_request)(const gd_http_request *request, gd_http_callback callback, void *user_data);
+
+    /* 1.2: presence */
+
+    /**
+     * The presence of `room` as one JSON object, written to *out: `{"count":users,"users":{"<user id>":
+     * {"connections":n,"info":…}}}` when the room's rule says `presence: full`, `{"count":users,
+     * "connections":n}` for `presence: stats` (an empty room answers count 0). OWNERSHIP: host; valid until
+     * invoke() returns. GD_ERR_NOT_FOUND (and an empty *out) when the room keeps no presence, GD_ERR_INVALID
+     * for an empty room name. Needs no origin.
+     */
+    int32_t (*presence)(gd_call *call, gd_str room, gd_str *out);
+    /**
+     * How many users (a user with several connections counts once) and connections `room`'s presence
+     * holds, written to *users and *connections (either may be NULL). GD_ERR_NOT_FOUND when the room keeps
+     * no presence. Needs no origin.
+     */
+    int32_t (*presence_count)(gd_call *call, gd_str room, uint64_t *users, uint64_t *connections);
 } gd_host_api;
 
 /** True if the host table has the function `field` (it was appended in a minor this host knows). */
