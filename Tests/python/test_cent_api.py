@@ -14,6 +14,8 @@ from cent import (
     Disconnect,
     DisconnectRequest,
     InfoRequest,
+    PresenceRequest,
+    PresenceStatsRequest,
     PublishRequest,
     SubscribeRequest,
     UnsubscribeRequest,
@@ -181,3 +183,18 @@ def test_a_body_over_the_limit_is_refused_with_413(shipped):
         assert raised.value.status_code == 413
         cent_client(shipped).publish(PublishRequest(channel="user:alice", data="x" * 1000))
         assert frame(alice)["payload"] == "x" * 1000
+
+
+def test_presence_and_presence_stats_read_the_room(shipped):
+    cent = cent_client(shipped)
+    with shipped.connect("alice") as alice, shipped.connect("alice") as alice2, shipped.connect("bob") as bob:
+        for user in ("alice", "bob"):
+            cent.subscribe(SubscribeRequest(user=user, channel="lounge"))
+        stats = cent.presence_stats(PresenceStatsRequest(channel="lounge"))
+        assert (stats.num_clients, stats.num_users) == (3, 2)
+        presence = cent.presence(PresenceRequest(channel="lounge")).presence
+        assert sorted(info.user for info in presence.values()) == ["alice", "alice", "bob"]
+        assert all(client == info.client for client, info in presence.items())
+        cent.unsubscribe(UnsubscribeRequest(user="alice", channel="lounge"))
+        stats = cent.presence_stats(PresenceStatsRequest(channel="lounge"))
+        assert (stats.num_clients, stats.num_users) == (1, 1)
