@@ -26,12 +26,57 @@ public struct BackendCommands: Sendable {
         }
     }
 
-    /// Sends `frame` to every member of `room`; returns how many members it went to.
+    /// Sends `frame` to every member of `room`; in a room with history the frame is numbered and kept
+    /// (its position is in the answer).
     @discardableResult
-    public func publish(_ frame: OutboundFrame, toRoom room: String) -> Int {
-        let members = services.state.members(ofRoom: room)
-        services.fanOut.deliver(frame, to: members)
-        return members.count
+    public func publish(_ frame: OutboundFrame, toRoom room: String) -> RoomDelivery {
+        services.publish(frame, toRoom: room)
+    }
+
+    /// A room's position and held frames.
+    public struct HistoryPage: Sendable {
+        /// The newest frame's position.
+        public var position: StreamPosition
+        /// The frames asked for, in the order asked for.
+        public var publications: [StoredPublication]
+    }
+
+    /// The history of `room`: `limit` frames (nil or 0: none, only the position; negative: all held),
+    /// oldest first from the start of what is held, or after `since`; with `reverse`, newest first
+    /// from the top, or before `since`. Refuses a room without history (`notAvailable`) and a `since`
+    /// of another epoch or ahead of the stream (`unrecoverablePosition`).
+    public func history(room: String, limit: Int?, since: StreamPosition?, reverse: Bool) throws(BackendRefusal) -> HistoryPage {
+        try checkRoomName(room)
+        guard let stream = services.streams.stream(for: room) else {
+            throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
+        }
+        return try stream.withHistory(now: services.clock()) { history throws(BackendRefusal) -> HistoryPage in
+            let position = history.position
+            if let since, since.epoch != position.epoch || since.offset > position.offset {
+                throw .unrecoverablePosition(
+                    "`since` {offset: \(since.offset), epoch: \(since.epoch)} is not a position of this stream "
+                        + "(now offset \(position.offset), epoch \(position.epoch))")
+            }
+            let limit = limit ?? 0
+            guard limit != 0 else { return HistoryPage(position: position, publications: []) }
+            var held = history.held
+            if let since {
+                held = reverse ? held.prefix { $0.offset < since.offset } : held.drop { $0.offset <= since.offset }
+            }
+            let take = limit < 0 ? held.count : limit
+            let page = reverse ? Array(held.suffix(take).reversed()) : Array(held.prefix(take))
+            return HistoryPage(position: position, publications: page)
+        }
+    }
+
+    /// Forgets every frame `room` holds. The offset and epoch stay: the next frame continues the
+    /// numbering, so a client's `since` stays meaningful (and is not recoverable: the frames are gone).
+    public func removeHistory(room: String) throws(BackendRefusal) {
+        try checkRoomName(room)
+        guard let stream = services.streams.stream(for: room) else {
+            throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
+        }
+        stream.removeAll()
     }
 
     /// Sends `frame` to every open connection of `user`; returns how many.

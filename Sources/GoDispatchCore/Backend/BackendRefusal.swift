@@ -6,11 +6,17 @@ public enum BackendRefusal: Error, Sendable, Equatable {
     case notFound(String)
     /// A limit forbids it (rooms per connection, …).
     case limitExceeded(String)
+    /// The feature is off for what was named (a room without history).
+    case notAvailable(String)
+    /// A stream position that is not one of this stream's (another epoch, or ahead of it).
+    case unrecoverablePosition(String)
 
     /// What went wrong, for the caller.
     public var message: String {
         switch self {
-        case .badRequest(let text), .notFound(let text), .limitExceeded(let text): return text
+        case .badRequest(let text), .notFound(let text), .limitExceeded(let text), .notAvailable(let text),
+            .unrecoverablePosition(let text):
+            return text
         }
     }
 }

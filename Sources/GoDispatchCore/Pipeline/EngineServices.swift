@@ -16,6 +16,8 @@ public struct EngineServices: Sendable {
     public let clock: @Sendable () -> ContinuousClock.Instant
     /// What the router counts (nil: nothing).
     public let metrics: EngineMetrics?
+    /// The streams of rooms that keep history (`rooms:` rules with `history:`).
+    public let streams: RoomStreams
 
     /// Bundles the services.
     public init(
@@ -30,6 +32,7 @@ public struct EngineServices: Sendable {
         self.limits = limits
         self.observer = observer
         self.clock = clock
+        self.streams = RoomStreams(state: state, clock: clock)
     }
 }
 

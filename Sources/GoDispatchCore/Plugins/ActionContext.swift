@@ -129,14 +129,17 @@ struct ActionContext {
     func sendToRoom(_ room: UnsafeRawBufferPointer, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
         guard room.count > 0 else { throw .invalid("a room name is required") }
         let frame = try frame(message, target: room)
-        var members = services.state.members(ofRoom: String(decoding: room, as: UTF8.self))
-        if message.excludeOrigin, let origin { members.removeAll { $0 === origin } }
-        services.fanOut.deliver(frame, to: members)
-        return members.count
+        let name = String(decoding: room, as: UTF8.self)
+        return services.publish(frame, toRoom: name, excluding: message.excludeOrigin ? origin : nil).recipients
     }
 
     /// Adds the origin to a room, within the room-name and rooms-per-connection limits.
-    func join(_ room: String) throws(ActionRefusal) {
+    ///
+    /// In a room with history the origin also gets `_joined` (its position, and the frames after
+    /// `since` when they can all be recovered), enqueued in the same lock as the membership insert, so
+    /// every frame of the room reaches it exactly once: in `_joined` or live after it. A connection that
+    /// already was a member gets `_joined` without publications (it missed nothing).
+    func join(_ room: String, since: StreamPosition? = nil) throws(ActionRefusal) {
         let limits = services.limits
         guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
             throw .invalid("room names are 1 to \(limits.maxRoomNameBytes) bytes")
@@ -144,7 +147,35 @@ struct ActionContext {
         let origin = try required("join")
         guard !origin.isClosed else { throw .notFound }
         if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
-        if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
+        guard let stream = services.streams.stream(for: room) else {
+            if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
+            return
+        }
+        let joined = stream.withHistory(now: services.clock()) { history -> Bool in
+            let inserted = services.state.join(origin, room: room)
+            if !inserted, origin.isClosed { return false }
+            let recovered = inserted ? since.map { history.recover(since: $0) } ?? nil : nil
+            // On the origin's executor: the transport enqueues it now, before any live frame of the
+            // room published after this lock is released.
+            origin.transport.send(HistoryFrames.joined(room: room, position: history.position, recovered: recovered))
+            return true
+        }
+        if !joined { throw .notFound }
+    }
+
+    /// Sends the origin `_history`: the room's position and its newest `limit` frames (nil: all held).
+    /// Returns how many frames it carried; refuses a room without history.
+    func sendHistory(room: String, limit: Int?) throws(ActionRefusal) -> Int {
+        let origin = try required("send_history")
+        guard !room.isEmpty else { throw .invalid("a room name is required") }
+        guard let stream = services.streams.stream(for: room) else { throw .notFound }
+        let (frame, count) = stream.withHistory(now: services.clock()) { history in
+            let publications = history.last(limit)
+            return (HistoryFrames.history(room: room, position: history.position, publications: publications), publications.count)
+        }
+        guard !origin.isClosed else { return 0 }
+        origin.transport.send(frame)
+        return count
     }
 
     /// Removes the origin from a room it is a member of.

@@ -22,10 +22,15 @@ public final class Router: Sendable {
     public init(config: CompiledConfig, services: EngineServices) {
         current = ManagedAtomic(config)
         self.services = services
+        services.streams.apply(config.settings.rooms)
     }
 
-    /// Routes new messages by `config` from now on.
-    func replaceConfig(_ config: CompiledConfig) { current.store(config, ordering: .releasing) }
+    /// Routes new messages by `config` from now on; rooms follow its `rooms:` rules (cached rule
+    /// lookups are forgotten, streams that still keep history keep their epoch and offset).
+    func replaceConfig(_ config: CompiledConfig) {
+        if config.settings.rooms != self.config.settings.rooms { services.streams.apply(config.settings.rooms) }
+        current.store(config, ordering: .releasing)
+    }
 
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {
