@@ -41,8 +41,9 @@ import Testing
 
     @Test func historyGivesCentrifugoShapedPublicationsAndRemoveKeepsThePosition() async throws {
         try await APIHarness.with(config: Self.rooms) { h in
-            let alice = try await h.ws.connect("alice")
+            let alice = try await h.ws.connect("alice", perms: ["chat:write"])
             try await alice.send(#"{"event":"room.join","target":"chat:a"}"#)
+            #expect(await alice.nextJSON()?["event"] == .string("_joined"))
             #expect(await alice.nextJSON()?["event"] == .string("joined"))
             try await alice.send(#"{"event":"chat.send","target":"chat:a","payload":{"text":"from alice"}}"#)
             #expect(Self.int(await alice.nextJSON()?["offset"]) == 1)

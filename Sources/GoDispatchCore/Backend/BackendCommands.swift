@@ -120,7 +120,7 @@ public struct BackendCommands: Sendable {
                 refused += 1
                 continue
             }
-            if services.state.join(target, room: room) { joined += 1 }
+            if withMembershipLock(room, { services.state.join(target, room: room) }) { joined += 1 }
         }
         if refused > 0, joined == 0, refused == targets.count {
             throw .limitExceeded("every connection of `\(user)` is in \(limit) rooms already (connections.max_rooms_per_connection)")
@@ -132,10 +132,18 @@ public struct BackendCommands: Sendable {
     public func leave(user: String, room: String, connection: String? = nil) throws(BackendRefusal) -> Int {
         try checkRoomName(room)
         var left = 0
-        for target in try connections(of: user, connection: connection) where services.state.leave(target, room: room) {
+        for target in try connections(of: user, connection: connection)
+        where withMembershipLock(room, { services.state.leave(target, room: room) }) {
             left += 1
         }
         return left
+    }
+
+    /// Runs a membership change of `room` under its stream's lock when it keeps history (see
+    /// ``RoomStream``), else as it is.
+    private func withMembershipLock(_ room: String, _ change: () -> Bool) -> Bool {
+        guard let stream = services.streams.stream(for: room) else { return change() }
+        return stream.withMembershipLock(change)
     }
 
     /// Closes the user's connections (or one of them) with `code` (1000, 1008 or 4000–4999); returns how many.

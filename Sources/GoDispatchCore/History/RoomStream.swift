@@ -55,6 +55,12 @@ public final class RoomStream: Sendable {
         }
     }
 
+    /// Runs `body` (a membership change) under the stream's lock, so it never falls between a
+    /// publish's member snapshot and the hand-over of its frame to the event loops.
+    func withMembershipLock<R>(_ body: () -> R) -> R {
+        state.withLock { _ in body() }
+    }
+
     /// Forgets every held frame; the offset and epoch stay (the next frame continues the numbering).
     func removeAll() {
         state.withLock { state in

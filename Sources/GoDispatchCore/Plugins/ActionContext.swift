@@ -179,9 +179,19 @@ struct ActionContext {
     }
 
     /// Removes the origin from a room it is a member of.
+    ///
+    /// In a room with history the leave holds the stream's lock: a frame published before it was handed
+    /// to the origin's event loop before the leave, so it reaches the client before anything the leave
+    /// (or a later join) sends, never after a later `_joined` that also replays it.
     func leave(_ room: String) throws(ActionRefusal) {
         let origin = try required("leave")
-        guard services.state.leave(origin, room: room) else { throw .notFound }
+        let left =
+            if let stream = services.streams.stream(for: room) {
+                stream.withMembershipLock { services.state.leave(origin, room: room) }
+            } else {
+                services.state.leave(origin, room: room)
+            }
+        guard left else { throw .notFound }
     }
 
     /// The user `id` names (nil or empty = the origin's user), if connected here.
