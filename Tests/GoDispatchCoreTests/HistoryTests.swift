@@ -1,3 +1,4 @@
+import CGoDispatchABI
 import GoDispatchTestSupport
 import Testing
 
@@ -245,5 +246,26 @@ struct HistoryTests {
         for bad in ["", "7", #"{"offset":-1,"epoch":"e"}"#, #"{"offset":1}"#, #"{"offset":"1","epoch":"e"}"#, "{"] {
             #expect(parse(bad) == nil, "\(bad)")
         }
+    }
+
+    @Test func aReloadThroughTheEngineChangesWhichRoomsAreNumbered() throws {
+        let engine = try makeEngine(
+            configHead + "\nrooms:\n  \"chat:*\": { history: { size: 10, ttl: 60s } }\nevents: {}\n")
+        let frame = BackendCommands.frame(event: "m", target: "chat:a", payloadJSON: nil)
+        #expect(engine.backend.publish(frame, toRoom: "chat:a").position?.offset == 1)
+        _ = try engine.reload(try parseConfig(configHead + "\nevents: {}\n"))
+        #expect(engine.backend.publish(frame, toRoom: "chat:a").position == nil)
+        #expect(engine.router.services.streams.streamCount == 0)
+    }
+
+    @Test func theHistoryHostFunctionsAreAppendedAtTheEndOfTheTable() {
+        let table = HostTable.shared.pointee
+        #expect(table.abi_minor == 2)
+        #expect(Int(table.size) == MemoryLayout<gd_host_api>.size)
+        let afterHTTP = MemoryLayout<gd_host_api>.offset(of: \.http_request)! + MemoryLayout<Int>.size
+        #expect(MemoryLayout<gd_host_api>.offset(of: \.join_since) == afterHTTP)
+        #expect(MemoryLayout<gd_host_api>.offset(of: \.send_history) == afterHTTP + MemoryLayout<Int>.size)
+        #expect(table.join_since != nil)
+        #expect(table.send_history != nil)
     }
 }

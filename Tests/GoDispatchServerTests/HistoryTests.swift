@@ -166,6 +166,19 @@ import Testing
         }
     }
 
+    @Test func aMalformedSinceIsRefusedAndJoinsNothing() async throws {
+        try await Self.with { h in
+            let alice = try await h.connect("alice")
+            try await alice.send(#"{"event":"room.join","target":"chat:a","payload":{"since":{"offset":"x"}}}"#)
+            let frame = try #require(await alice.nextJSON())
+            #expect(frame.errorCode == "action_failed", "\(frame)")
+            guard case .string(let message)? = frame["payload"]?["message"] else { Issue.record("no message: \(frame)"); return }
+            #expect(message.contains("`since` must be"), "\(message)")
+            // A join without since still works and still answers `_joined`.
+            #expect(try await Self.join(alice, "chat:a")["recovered"] == .bool(false))
+        }
+    }
+
     @Test func historyActionSendsTheNewestFrames() async throws {
         try await Self.with { h in
             let bob = try await h.connect("bob")
@@ -180,7 +193,8 @@ import Testing
             #expect(publications.map { Self.int($0["offset"]) } == [5, 6, 7])
             #expect(publications.map { $0["payload"]?["n"] } == [.number("5"), .number("6"), .number("7")])
             try await alice.send(#"{"event":"history.get","target":"plain","payload":{"limit":3}}"#)
-            #expect(await alice.nextJSON()?.errorCode != nil, "a room without history is refused")
+            let refused = try #require(await alice.nextJSON())
+            #expect(refused.errorCode == "action_failed", "a room without history is refused: \(refused)")
         }
     }
 
