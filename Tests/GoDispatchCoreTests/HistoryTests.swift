@@ -189,6 +189,7 @@ struct HistoryTests {
         let world = try World(rooms: #"  "h:*": { history: { size: 10, ttl: 1s }, recovery: true }"#)
         world.state.join(world.bob, room: "h:busy")
         let first = try #require(world.publish("h:gone", count: 1).last?.position)
+        let old = try #require(world.services.streams.stream(for: "h:gone"))
         world.publish("h:busy", count: 1)
         world.clock.advance(by: .seconds(2))
         for index in 0..<1100 { _ = world.services.streams.stream(for: "other\(index)") }
@@ -196,6 +197,10 @@ struct HistoryTests {
         let again = try #require(world.publish("h:gone", count: 1).last?.position)
         #expect(again.offset == 1)
         #expect(again.epoch != first.epoch)
+        let frame = BackendCommands.frame(event: "m", target: "h:gone", payloadJSON: nil)
+        #expect(old.publish(frame, now: world.clock.now) { _ in 0 } == nil, "a dropped stream takes nothing more")
+        #expect(old.withMembershipLock { true } == nil)
+        #expect(world.services.streams.stream(for: "h:gone") !== old)
     }
 
     @Test func backendHistoryPagesForwardBackwardAndSince() throws {

@@ -47,36 +47,37 @@ public struct BackendCommands: Sendable {
     /// of another epoch or ahead of the stream (`unrecoverablePosition`).
     public func history(room: String, limit: Int?, since: StreamPosition?, reverse: Bool) throws(BackendRefusal) -> HistoryPage {
         try checkRoomName(room)
-        guard let stream = services.streams.stream(for: room) else {
-            throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
-        }
-        return try stream.withHistory(now: services.clock()) { history throws(BackendRefusal) -> HistoryPage in
-            let position = history.position
-            if let since, since.epoch != position.epoch || since.offset > position.offset {
-                throw .unrecoverablePosition(
-                    "`since` {offset: \(since.offset), epoch: \(since.epoch)} is not a position of this stream "
-                        + "(now offset \(position.offset), epoch \(position.epoch))")
+        while let stream = services.streams.stream(for: room) {
+            let page = try stream.withHistory(now: services.clock()) { history throws(BackendRefusal) -> HistoryPage in
+                let position = history.position
+                if let since, since.epoch != position.epoch || since.offset > position.offset {
+                    throw .unrecoverablePosition(
+                        "`since` {offset: \(since.offset), epoch: \(since.epoch)} is not a position of this stream "
+                            + "(now offset \(position.offset), epoch \(position.epoch))")
+                }
+                let limit = limit ?? 0
+                guard limit != 0 else { return HistoryPage(position: position, publications: []) }
+                var held = history.held
+                if let since {
+                    held = reverse ? held.prefix { $0.offset < since.offset } : held.drop { $0.offset <= since.offset }
+                }
+                let take = limit < 0 ? held.count : limit
+                let page = reverse ? Array(held.suffix(take).reversed()) : Array(held.prefix(take))
+                return HistoryPage(position: position, publications: page)
             }
-            let limit = limit ?? 0
-            guard limit != 0 else { return HistoryPage(position: position, publications: []) }
-            var held = history.held
-            if let since {
-                held = reverse ? held.prefix { $0.offset < since.offset } : held.drop { $0.offset <= since.offset }
-            }
-            let take = limit < 0 ? held.count : limit
-            let page = reverse ? Array(held.suffix(take).reversed()) : Array(held.prefix(take))
-            return HistoryPage(position: position, publications: page)
+            if let page { return page }
         }
+        throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
     }
 
     /// Forgets every frame `room` holds. The offset and epoch stay: the next frame continues the
     /// numbering, so a client's `since` stays meaningful (and is not recoverable: the frames are gone).
     public func removeHistory(room: String) throws(BackendRefusal) {
         try checkRoomName(room)
-        guard let stream = services.streams.stream(for: room) else {
-            throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
+        while let stream = services.streams.stream(for: room) {
+            if stream.removeAll() { return }
         }
-        stream.removeAll()
+        throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
     }
 
     /// Sends `frame` to every open connection of `user`; returns how many.
@@ -142,8 +143,10 @@ public struct BackendCommands: Sendable {
     /// Runs a membership change of `room` under its stream's lock when it keeps history (see
     /// ``RoomStream``), else as it is.
     private func withMembershipLock(_ room: String, _ change: () -> Bool) -> Bool {
-        guard let stream = services.streams.stream(for: room) else { return change() }
-        return stream.withMembershipLock(change)
+        while let stream = services.streams.stream(for: room) {
+            if let changed = stream.withMembershipLock(change) { return changed }
+        }
+        return change()
     }
 
     /// Closes the user's connections (or one of them) with `code` (1000, 1008 or 4000–4999); returns how many.

@@ -5,6 +5,10 @@
 /// fan out) and a join with history (add the member, read the history, enqueue `_joined`) never
 /// interleave, so a frame published while a join is served is either in `_joined`'s publications or
 /// delivered live after it, never both and never neither.
+///
+/// A stream dropped from ``RoomStreams`` is retired under its lock: every locked operation then
+/// answers nil, and the caller looks the room up again (finding its new stream), so nothing is ever
+/// published into, or joined through, a stream nobody can see any more.
 public final class RoomStream: Sendable {
     /// What the lock guards.
     struct State {
@@ -17,6 +21,8 @@ public final class RoomStream: Sendable {
         var head = 0
         /// When the last frame was published (or the stream was created).
         var lastActivity: ContinuousClock.Instant
+        /// Dropped from the registry: every operation refuses (answers nil).
+        var retired = false
     }
 
     /// The room's name.
@@ -33,11 +39,13 @@ public final class RoomStream: Sendable {
     }
 
     /// Numbers `frame`, appends it and hands the numbered frame to `deliver` (which fans it out and
-    /// returns how many received it), all under the stream's lock; returns the frame's position.
+    /// returns how many received it), all under the stream's lock; returns the frame's position, or nil
+    /// (nothing done) once the stream is retired.
     func publish(_ frame: OutboundFrame, now: ContinuousClock.Instant, deliver: (OutboundFrame) -> Int)
-        -> (position: StreamPosition, delivered: Int)
+        -> (position: StreamPosition, delivered: Int)?
     {
         state.withLock { state in
+            guard !state.retired else { return nil }
             state.top += 1
             let numbered = Self.numbered(frame, offset: state.top, epoch: epoch)
             state.frames.append(StoredPublication(offset: state.top, publishedAt: now, frame: numbered))
@@ -47,25 +55,30 @@ public final class RoomStream: Sendable {
         }
     }
 
-    /// Runs `body` under the stream's lock with the history trimmed to `now`.
-    func withHistory<R, Failure: Error>(now: ContinuousClock.Instant, _ body: (History) throws(Failure) -> R) throws(Failure) -> R {
-        try state.withLock { (state: inout State) throws(Failure) -> R in
+    /// Runs `body` under the stream's lock with the history trimmed to `now`; nil (not run) once retired.
+    func withHistory<R, Failure: Error>(now: ContinuousClock.Instant, _ body: (History) throws(Failure) -> R) throws(Failure) -> R? {
+        try state.withLock { (state: inout State) throws(Failure) -> R? in
+            guard !state.retired else { return nil }
             state.trim(now: now)
             return try body(History(state: state, epoch: epoch))
         }
     }
 
     /// Runs `body` (a membership change) under the stream's lock, so it never falls between a
-    /// publish's member snapshot and the hand-over of its frame to the event loops.
-    func withMembershipLock<R>(_ body: () -> R) -> R {
-        state.withLock { _ in body() }
+    /// publish's member snapshot and the hand-over of its frame to the event loops. Nil (not run) once
+    /// retired.
+    func withMembershipLock<R>(_ body: () -> R) -> R? {
+        state.withLock { state in state.retired ? nil : body() }
     }
 
     /// Forgets every held frame; the offset and epoch stay (the next frame continues the numbering).
-    func removeAll() {
+    /// False (nothing done) once retired.
+    func removeAll() -> Bool {
         state.withLock { state in
+            guard !state.retired else { return false }
             state.frames = []
             state.head = 0
+            return true
         }
     }
 
@@ -77,12 +90,17 @@ public final class RoomStream: Sendable {
         }
     }
 
-    /// True when it holds no frame and nothing was published within `ttl`: it may be dropped once the
-    /// room has no members.
-    func isIdle(now: ContinuousClock.Instant) -> Bool {
+    /// Retires the stream if it holds no frame, nothing was published within `ttl` and the room has no
+    /// members (`hasMembers` is asked under the lock, which joins take too); true if it did.
+    func retireIfIdle(now: ContinuousClock.Instant, hasMembers: () -> Bool) -> Bool {
         state.withLock { state in
+            if state.retired { return true }
             state.trim(now: now)
-            return state.head == state.frames.count && now - state.lastActivity >= state.rule.history!.ttl
+            guard state.head == state.frames.count, now - state.lastActivity >= state.rule.history!.ttl, !hasMembers() else {
+                return false
+            }
+            state.retired = true
+            return true
         }
     }
 

@@ -5,7 +5,8 @@ import Atomics
 /// Which rule a room follows is found by glob once per room and cached until the rules change (a
 /// reload), so a publish never matches globs. A configuration without any `history:` rule costs one
 /// relaxed atomic load per publish and nothing else. Streams of rooms without members that hold no
-/// frame and saw none within `ttl` are dropped as the cache grows (a later publish starts a new epoch).
+/// frame and saw none within `ttl` are dropped (retired) as the cache grows (a later publish starts a
+/// new epoch). Callers loop: `while let stream = stream(for:)`, until an operation on it succeeds.
 public final class RoomStreams: @unchecked Sendable {
     /// Whether any rule keeps history: the only thing a publish reads when none does.
     private let anyHistory = ManagedAtomic<Bool>(false)
@@ -64,7 +65,7 @@ public final class RoomStreams: @unchecked Sendable {
         let now = clock()
         entries = entries.filter { room, stream in
             guard let stream else { return false }
-            return !(stream.isIdle(now: now) && state.members(ofRoom: room).isEmpty)
+            return !stream.retireIfIdle(now: now) { !state.members(ofRoom: room).isEmpty }
         }
         sweepAt = max(1024, entries.count * 2)
     }

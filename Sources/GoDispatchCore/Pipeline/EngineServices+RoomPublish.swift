@@ -11,13 +11,13 @@ extension EngineServices {
     /// (actions, server events and the backend API). In a room with history the frame is numbered
     /// (`offset`, `epoch`) and kept, under the room's stream lock.
     public func publish(_ frame: OutboundFrame, toRoom room: String, excluding excluded: Connection? = nil) -> RoomDelivery {
-        guard let stream = streams.stream(for: room) else {
-            return RoomDelivery(recipients: deliver(frame, toRoom: room, excluding: excluded), position: nil)
+        while let stream = streams.stream(for: room) {
+            let published = stream.publish(frame, now: clock()) { numbered in
+                deliver(numbered, toRoom: room, excluding: excluded)
+            }
+            if let published { return RoomDelivery(recipients: published.delivered, position: published.position) }
         }
-        let (position, recipients) = stream.publish(frame, now: clock()) { numbered in
-            deliver(numbered, toRoom: room, excluding: excluded)
-        }
-        return RoomDelivery(recipients: recipients, position: position)
+        return RoomDelivery(recipients: deliver(frame, toRoom: room, excluding: excluded), position: nil)
     }
 
     private func deliver(_ frame: OutboundFrame, toRoom room: String, excluding excluded: Connection?) -> Int {

@@ -147,20 +147,21 @@ struct ActionContext {
         let origin = try required("join")
         guard !origin.isClosed else { throw .notFound }
         if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
-        guard let stream = services.streams.stream(for: room) else {
-            if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
+        while let stream = services.streams.stream(for: room) {
+            let joined = stream.withHistory(now: services.clock()) { history -> Bool in
+                let inserted = services.state.join(origin, room: room)
+                if !inserted, origin.isClosed { return false }
+                let recovered = inserted ? since.map { history.recover(since: $0) } ?? nil : nil
+                // On the origin's executor: the transport enqueues it now, before any live frame of the
+                // room published after this lock is released.
+                origin.transport.send(HistoryFrames.joined(room: room, position: history.position, recovered: recovered))
+                return true
+            }
+            guard let joined else { continue }  // that stream was just dropped: the room has a new one
+            if !joined { throw .notFound }
             return
         }
-        let joined = stream.withHistory(now: services.clock()) { history -> Bool in
-            let inserted = services.state.join(origin, room: room)
-            if !inserted, origin.isClosed { return false }
-            let recovered = inserted ? since.map { history.recover(since: $0) } ?? nil : nil
-            // On the origin's executor: the transport enqueues it now, before any live frame of the
-            // room published after this lock is released.
-            origin.transport.send(HistoryFrames.joined(room: room, position: history.position, recovered: recovered))
-            return true
-        }
-        if !joined { throw .notFound }
+        if !services.state.join(origin, room: room), origin.isClosed { throw .notFound }
     }
 
     /// Sends the origin `_history`: the room's position and its newest `limit` frames (nil: all held).
@@ -168,14 +169,17 @@ struct ActionContext {
     func sendHistory(room: String, limit: Int?) throws(ActionRefusal) -> Int {
         let origin = try required("send_history")
         guard !room.isEmpty else { throw .invalid("a room name is required") }
-        guard let stream = services.streams.stream(for: room) else { throw .notFound }
-        let (frame, count) = stream.withHistory(now: services.clock()) { history in
-            let publications = history.last(limit)
-            return (HistoryFrames.history(room: room, position: history.position, publications: publications), publications.count)
+        while let stream = services.streams.stream(for: room) {
+            let built = stream.withHistory(now: services.clock()) { history in
+                let publications = history.last(limit)
+                return (HistoryFrames.history(room: room, position: history.position, publications: publications), publications.count)
+            }
+            guard let (frame, count) = built else { continue }
+            guard !origin.isClosed else { return 0 }
+            origin.transport.send(frame)
+            return count
         }
-        guard !origin.isClosed else { return 0 }
-        origin.transport.send(frame)
-        return count
+        throw .notFound
     }
 
     /// Removes the origin from a room it is a member of.
@@ -185,13 +189,11 @@ struct ActionContext {
     /// (or a later join) sends, never after a later `_joined` that also replays it.
     func leave(_ room: String) throws(ActionRefusal) {
         let origin = try required("leave")
-        let left =
-            if let stream = services.streams.stream(for: room) {
-                stream.withMembershipLock { services.state.leave(origin, room: room) }
-            } else {
-                services.state.leave(origin, room: room)
-            }
-        guard left else { throw .notFound }
+        var left: Bool?
+        while left == nil, let stream = services.streams.stream(for: room) {
+            left = stream.withMembershipLock { services.state.leave(origin, room: room) }
+        }
+        guard left ?? services.state.leave(origin, room: room) else { throw .notFound }
     }
 
     /// The user `id` names (nil or empty = the origin's user), if connected here.
