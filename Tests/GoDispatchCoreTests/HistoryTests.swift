@@ -1,4 +1,5 @@
 import CGoDispatchABI
+import Dispatch
 import GoDispatchTestSupport
 import Testing
 
@@ -261,6 +262,28 @@ struct HistoryTests {
         _ = try engine.reload(try parseConfig(configHead + "\nevents: {}\n"))
         #expect(engine.backend.publish(frame, toRoom: "chat:a").position == nil)
         #expect(engine.router.services.streams.streamCount == 0)
+    }
+
+    @Test func everyThreadForgetsItsCachedAnswersOnReload() throws {
+        let world = try World(rooms: Self.recovering)
+        let streams = world.services.streams
+        let before = Locked<[Bool]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            for _ in 0..<100 {
+                let answers = [streams.stream(for: "plain") == nil, streams.stream(for: "chat:a") != nil]
+                before.withLock { $0 += answers }
+            }
+        }
+        #expect(before.withLock { $0.allSatisfy { $0 } })
+        streams.apply(try parseConfig("auth: {jwt: {secret: s}}\nrooms:\n  plain: { history: { size: 5, ttl: 1m } }\nevents: {}\n").rooms)
+        let after = Locked<[Bool]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            for _ in 0..<100 {
+                let answers = [streams.stream(for: "plain") != nil, streams.stream(for: "chat:a") == nil]
+                after.withLock { $0 += answers }
+            }
+        }
+        #expect(after.withLock { $0.count == 3200 && $0.allSatisfy { $0 } })
     }
 
     @Test func theHistoryHostFunctionsAreAppendedAtTheEndOfTheTable() {
