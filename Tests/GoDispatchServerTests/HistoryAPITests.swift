@@ -39,6 +39,36 @@ import Testing
         }
     }
 
+    @Test func serverEventsNumberTheirRoomFramesAndTheUserFramesAreNotHistory() async throws {
+        let config = Self.rooms + """
+
+            server_events:
+              announce:
+                pipeline:
+                  - action: _notify_room
+                    params: { room: "{{target}}", event: announcement, payload: "{{payload}}" }
+                  - action: _notify_user
+                    params: { user: alice, event: personal, target: "{{target}}", payload: "{{payload}}" }
+            """
+        try await APIHarness.with(config: config) { h in
+            let alice = try await h.ws.connect("alice")
+            try await alice.send(#"{"event":"room.join","target":"chat:news"}"#)
+            #expect(await alice.nextJSON()?["event"] == .string("_joined"))
+            #expect(await alice.nextJSON()?["event"] == .string("joined"))
+            #expect(try await h.call("emit", #"{"event":"announce","target":"chat:news","payload":{"v":1}}"#).status == 200)
+            let announcement = try #require(await alice.nextJSON())
+            #expect(announcement["event"] == .string("announcement"))
+            #expect(Self.int(announcement["offset"]) == 1)
+            #expect(announcement["from"] == nil)
+            let personal = try #require(await alice.nextJSON())
+            #expect(personal["event"] == .string("personal"))
+            #expect(personal["offset"] == nil, "frames to one user are not history")
+            let history = try #require(try await h.call("history", #"{"room":"chat:news","limit":-1}"#).result)
+            #expect(Self.offsets(history) == [1])
+            #expect(history["publications"]?[0]?["event"] == .string("announcement"))
+        }
+    }
+
     @Test func historyGivesCentrifugoShapedPublicationsAndRemoveKeepsThePosition() async throws {
         try await APIHarness.with(config: Self.rooms) { h in
             let alice = try await h.ws.connect("alice", perms: ["chat:write"])
