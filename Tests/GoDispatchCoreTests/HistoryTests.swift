@@ -176,12 +176,14 @@ struct HistoryTests {
         let world = try World(rooms: Self.recovering)
         let kept = try #require(world.publish("chat:a", count: 3).last?.position)
         world.publish("plain", count: 1)
+        let dropped = try #require(world.services.streams.stream(for: "chat:b"))
         let reloaded = try parseConfig(
             "auth: {jwt: {secret: s}}\nrooms:\n  \"chat:a\": { history: { size: 2, ttl: 60s } }\n  \"plain\": { history: { size: 2, ttl: 60s } }\nevents: {}\n")
         world.services.streams.apply(reloaded.rooms)
         #expect(world.publish("chat:a", count: 1).last?.position == StreamPosition(offset: 4, epoch: kept.epoch))
         #expect(world.publish("plain", count: 1).last?.position?.offset == 1, "a cached miss is forgotten on reload")
         #expect(world.publish("chat:b", count: 1).last?.position == nil, "no rule keeps chat:b's history any more")
+        #expect(dropped.withMembershipLock { true } == nil, "its old stream is retired")
         let page = try BackendCommands(services: world.services).history(room: "chat:a", limit: -1, since: nil, reverse: false)
         #expect(page.publications.map(\.offset) == [3, 4], "trimmed to the new size")
     }

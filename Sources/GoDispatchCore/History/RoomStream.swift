@@ -90,6 +90,11 @@ public final class RoomStream: Sendable {
         }
     }
 
+    /// Retires the stream (its room no longer keeps history).
+    func retire() {
+        state.withLock { $0.retired = true }
+    }
+
     /// Retires the stream if it holds no frame, nothing was published within `ttl` and the room has no
     /// members (`hasMembers` is asked under the lock, which joins take too); true if it did.
     func retireIfIdle(now: ContinuousClock.Instant, hasMembers: () -> Bool) -> Bool {

@@ -14,9 +14,10 @@ import Darwin
 /// reload), so a publish never matches globs. A configuration without any `history:` rule costs one
 /// relaxed atomic load per publish and nothing else; with some, a publish finds its room's answer in
 /// its own thread's cache (no lock, no allocation), and only a thread's first look-up of a room (or
-/// the first after a reload or a sweep) takes the registry's lock. Streams of rooms without members that hold no
-/// frame and saw none within `ttl` are dropped (retired) as the cache grows (a later publish starts a
-/// new epoch). Callers loop: `while let stream = stream(for:)`, until an operation on it succeeds.
+/// the first after a reload or a sweep) takes the registry's lock. Streams of rooms without members
+/// that hold no frame and saw none within `ttl` are dropped (retired) as the cache grows (a later
+/// publish starts a new epoch). Callers loop: `while let stream = stream(for:)`, until an operation on
+/// it succeeds.
 public final class RoomStreams: @unchecked Sendable {
     /// Whether any rule keeps history: the only thing a publish reads when none does.
     private let anyHistory = ManagedAtomic<Bool>(false)
@@ -75,15 +76,19 @@ public final class RoomStreams: @unchecked Sendable {
     public func apply(_ newRules: RoomRules) {
         let now = clock()
         lock.withWriteLock {
+            // Before any stream retires (see `sweepLocked`).
+            generation.wrappingIncrement(ordering: .releasing)
             rules = newRules
             var kept: [String: RoomStream?] = [:]
             for case (let room, let stream?) in entries {
-                guard let rule = newRules.rule(for: room), rule.history != nil else { continue }
+                guard let rule = newRules.rule(for: room), rule.history != nil else {
+                    stream.retire()
+                    continue
+                }
                 stream.update(rule: rule, now: now)
                 kept[room] = .some(stream)
             }
             entries = kept
-            generation.wrappingIncrement(ordering: .releasing)
             anyHistory.store(newRules.rules.contains { $0.history != nil }, ordering: .relaxed)
         }
     }
