@@ -1,7 +1,7 @@
 # GoDispatch — the two set-up commands are `make run` and `make test`.
 SWIFT ?= swift
 DIST  := dist
-BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence
+BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence GoDispatchHistory
 
 .PHONY: build run test test-python clean examples benchmarks bench bench-api fuzz test-tsan soak
 

@@ -28,7 +28,7 @@ func bundledPlugin(_ name: String) -> (product: Product, target: Target) {
     )
 }
 
-let bundled = ["Messaging", "Rooms", "Permissions", "Webhook", "Presence"].map(bundledPlugin)
+let bundled = ["Messaging", "Rooms", "Permissions", "Webhook", "Presence", "History"].map(bundledPlugin)
 
 let package = Package(
     name: "GoDispatch",

@@ -24,10 +24,12 @@ func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> (any StepS
 
 let join = ActionDefinition(
     name: "_join",
-    description: "Add the sending connection to `room` (created on first join); `permission` guards it",
+    description:
+        "Add the sending connection to `room` (created on first join); `permission` guards it; in a room with history "
+        + "it gets `_joined`, recovering the frames after `since` ({offset, epoch}) when it can",
     needsOrigin: true,
     instantiate: { config throws(ActionError) in
-        try config.allowOnly(["room", "permission"])
+        try config.allowOnly(["room", "permission", "since"])
         try config.require("room")
         return nil
     },
@@ -41,7 +43,15 @@ let join = ActionDefinition(
                     return .failure(.forbidden("joining \(room.string) requires the permission `\(permission.string)`"))
                 }
             }
-            let status = call.host.pointee.join(call.raw, room)
+            let since: String
+            switch call.param("since") {
+            case .null: since = ""
+            case .string(let text), .json(let text): since = text
+            }
+            let status = call.joinSince(room: room, sinceJSON: since)
+            if status == GD_ERR_INVALID.rawValue, !since.isEmpty {
+                return .failure(.invalid("`since` must be {\"offset\": <integer>, \"epoch\": \"<text>\"}"))
+            }
             if status == GD_ERR_FORBIDDEN.rawValue {
                 return .failure(.forbidden("room limit reached: leave a room before joining another"))
             }

@@ -13,10 +13,10 @@ struct PluginHostTests {
         var host = PluginHost()
         let errors = host.loadDirectory(try makePluginDirectory(bundledPlugins))
         #expect(errors.isEmpty, "\(errors)")
-        #expect(host.plugins.map(\.name).sorted() == ["messaging", "permissions", "presence", "rooms", "webhook"])
+        #expect(host.plugins.map(\.name).sorted() == ["history", "messaging", "permissions", "presence", "rooms", "webhook"])
         #expect(
             host.registry.names == [
-                "_disconnect", "_join", "_leave", "_log", "_notify_origin", "_notify_room", "_notify_user",
+                "_disconnect", "_history", "_join", "_leave", "_log", "_notify_origin", "_notify_room", "_notify_user",
                 "_presence", "_set_permissions", "_webhook",
             ])
         let messaging = try #require(host.plugins.first { $0.name == "messaging" })

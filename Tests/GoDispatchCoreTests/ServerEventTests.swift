@@ -142,7 +142,7 @@ struct ServerEventTests {
         let refusals = host.loadDirectory(try makePluginDirectory(bundledPlugins + ["FixtureContract"]))
         #expect(refusals.isEmpty, "\(refusals)")
         let flagged = host.registry.actions.values.filter(\.needsOrigin).map(\.name).sorted()
-        #expect(flagged == ["_join", "_leave", "_notify_origin", "_presence"])
+        #expect(flagged == ["_history", "_join", "_leave", "_notify_origin", "_presence"])
         // Built against ABI 1.0 (a gd_action without `flags`): read as 0.
         #expect(host.registry["contract_send_raw"]?.needsOrigin == false)
         #expect(Int(GD_ACTION_SIZE_1_0) < Int(GD_ACTION_SIZE_1_2) && Int(GD_ACTION_SIZE_1_2) <= MemoryLayout<gd_action>.size)

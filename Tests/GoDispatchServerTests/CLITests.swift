@@ -39,7 +39,7 @@ struct CLITests {
         let plugins = try makePluginDirectory(bundledPlugins)
         let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
         #expect(result.status == 1, "warnings exit 1: \(result.err)")
-        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 1 server events, 10 actions), 2 warning(s)\n")
+        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 1 server events, 11 actions), 2 warning(s)\n")
         #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
         #expect(result.err.contains("warning: api.keys holds the development default"))
         let production = try godispatch(
@@ -63,7 +63,7 @@ struct CLITests {
             """)
         let result = try godispatch(["validate", "--config", path, "--plugins", try makePluginDirectory(bundledPlugins)])
         #expect(result.status == 2)
-        #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`; available actions: _disconnect, _join, _leave"))
+        #expect(result.err.contains("\(path):5:17: error: unknown action `_nope`; available actions: _disconnect, _history, _join, _leave"))
         #expect(result.err.contains("\(path):7:25: error: in param `room` of `_join`"))
     }
 

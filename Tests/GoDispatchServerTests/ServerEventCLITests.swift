@@ -64,7 +64,7 @@ struct ServerEventCLITests {
         let result = try godispatch(["plugins", "--plugins", try makePluginDirectory(bundledPlugins)])
         #expect(result.status == 0)
         let marked = result.out.split(separator: "\n").filter { $0.hasSuffix("[needs the sender: not in server_events]") }
-        #expect(marked.map { $0.split(separator: " ").first.map(String.init) ?? "" }.sorted() == ["_join", "_leave", "_notify_origin", "_presence"])
+        #expect(marked.map { $0.split(separator: " ").first.map(String.init) ?? "" }.sorted() == ["_history", "_join", "_leave", "_notify_origin", "_presence"])
     }
 
     @Test func validateReportsServerEventErrorsWithFileLineAndColumn() throws {
@@ -90,6 +90,6 @@ struct ServerEventCLITests {
 
         let good = try godispatch(["validate", "--config", try writeConfig(Self.config), "--plugins", plugins])
         #expect(good.status == 0, "\(good.err)")
-        #expect(good.out.hasSuffix(": ok (1 events, 1 server events, 10 actions)\n"), "\(good.out)")
+        #expect(good.out.hasSuffix(": ok (1 events, 1 server events, 11 actions)\n"), "\(good.out)")
     }
 }

@@ -20,7 +20,7 @@ public enum BuildProducts {
 }
 
 /// The bundled plugins' products.
-public let bundledPlugins = ["GoDispatchMessaging", "GoDispatchRooms", "GoDispatchPermissions", "GoDispatchWebhook", "GoDispatchPresence"]
+public let bundledPlugins = ["GoDispatchMessaging", "GoDispatchRooms", "GoDispatchPermissions", "GoDispatchWebhook", "GoDispatchPresence", "GoDispatchHistory"]
 
 /// A fresh temporary folder holding links to the named plugin libraries.
 public func makePluginDirectory(_ products: [String]) throws -> String {

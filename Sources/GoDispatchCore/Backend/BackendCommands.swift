@@ -26,12 +26,58 @@ public struct BackendCommands: Sendable {
         }
     }
 
-    /// Sends `frame` to every member of `room`; returns how many members it went to.
+    /// Sends `frame` to every member of `room`; in a room with history the frame is numbered and kept
+    /// (its position is in the answer).
     @discardableResult
-    public func publish(_ frame: OutboundFrame, toRoom room: String) -> Int {
-        let members = services.state.members(ofRoom: room)
-        services.fanOut.deliver(frame, to: members)
-        return members.count
+    public func publish(_ frame: OutboundFrame, toRoom room: String) -> RoomDelivery {
+        services.publish(frame, toRoom: room)
+    }
+
+    /// A room's position and held frames.
+    public struct HistoryPage: Sendable {
+        /// The newest frame's position.
+        public var position: StreamPosition
+        /// The frames asked for, in the order asked for.
+        public var publications: [StoredPublication]
+    }
+
+    /// The history of `room`: `limit` frames (nil or 0: none, only the position; negative: all held),
+    /// oldest first from the start of what is held, or after `since`; with `reverse`, newest first
+    /// from the top, or before `since`. Refuses a room without history (`notAvailable`) and a `since`
+    /// of another epoch or ahead of the stream (`unrecoverablePosition`).
+    public func history(room: String, limit: Int?, since: StreamPosition?, reverse: Bool) throws(BackendRefusal) -> HistoryPage {
+        try checkRoomName(room)
+        while let stream = services.streams.stream(for: room) {
+            let page = try stream.withHistory(now: services.clock()) { history throws(BackendRefusal) -> HistoryPage in
+                let position = history.position
+                if let since, since.epoch != position.epoch || since.offset > position.offset {
+                    throw .unrecoverablePosition(
+                        "`since` {offset: \(since.offset), epoch: \(since.epoch)} is not a position of this stream "
+                            + "(now offset \(position.offset), epoch \(position.epoch))")
+                }
+                let limit = limit ?? 0
+                guard limit != 0 else { return HistoryPage(position: position, publications: []) }
+                var held = history.held
+                if let since {
+                    held = reverse ? held.prefix { $0.offset < since.offset } : held.drop { $0.offset <= since.offset }
+                }
+                let take = limit < 0 ? held.count : limit
+                let page = reverse ? Array(held.suffix(take).reversed()) : Array(held.prefix(take))
+                return HistoryPage(position: position, publications: page)
+            }
+            if let page { return page }
+        }
+        throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
+    }
+
+    /// Forgets every frame `room` holds. The offset and epoch stay: the next frame continues the
+    /// numbering, so a client's `since` stays meaningful (and is not recoverable: the frames are gone).
+    public func removeHistory(room: String) throws(BackendRefusal) {
+        try checkRoomName(room)
+        while let stream = services.streams.stream(for: room) {
+            if stream.removeAll() { return }
+        }
+        throw .notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")
     }
 
     /// Sends `frame` to every open connection of `user`; returns how many.
@@ -76,7 +122,10 @@ public struct BackendCommands: Sendable {
                 refused += 1
                 continue
             }
-            switch services.state.join(target, room: room, options: services.joinOptions(for: room, connection: target)) {
+            let result = withMembershipLock(room) {
+                services.state.join(target, room: room, options: services.joinOptions(for: room, connection: target))
+            }
+            switch result {
             case .joined: joined += 1
             case .full: full += 1
             case .alreadyMember, .closed: break
@@ -95,7 +144,8 @@ public struct BackendCommands: Sendable {
     public func leave(user: String, room: String, connection: String? = nil) throws(BackendRefusal) -> Int {
         try checkRoomName(room)
         var left = 0
-        for target in try connections(of: user, connection: connection) where services.state.leave(target, room: room) {
+        for target in try connections(of: user, connection: connection)
+        where withMembershipLock(room, { services.state.leave(target, room: room) }) {
             left += 1
         }
         return left
@@ -111,6 +161,15 @@ public struct BackendCommands: Sendable {
     public func presenceStats(room: String) throws(BackendRefusal) -> (connections: Int, users: Int) {
         let members = try presence(room: room)
         return (members.count, Set(members.map(\.user)).count)
+    }
+
+    /// Runs a membership change of `room` under its stream's lock when it keeps history (see
+    /// ``RoomStream``), else as it is.
+    private func withMembershipLock<Result>(_ room: String, _ change: () -> Result) -> Result {
+        while let stream = services.streams.stream(for: room) {
+            if let changed = stream.withMembershipLock(change) { return changed }
+        }
+        return change()
     }
 
     /// Closes the user's connections (or one of them) with `code` (1000, 1008 or 4000–4999); returns how many.

@@ -8,11 +8,17 @@ public enum BackendRefusal: Error, Sendable, Equatable {
     case limitExceeded(String)
     /// The room has its rule's `max_members` connections (API error 106, reason `room_full`).
     case roomFull(String)
+    /// The feature is off for what was named (a room without history).
+    case notAvailable(String)
+    /// A stream position that is not one of this stream's (another epoch, or ahead of it).
+    case unrecoverablePosition(String)
 
     /// What went wrong, for the caller.
     public var message: String {
         switch self {
-        case .badRequest(let text), .notFound(let text), .limitExceeded(let text), .roomFull(let text): return text
+        case .badRequest(let text), .notFound(let text), .limitExceeded(let text), .roomFull(let text), .notAvailable(let text),
+            .unrecoverablePosition(let text):
+            return text
         }
     }
 }

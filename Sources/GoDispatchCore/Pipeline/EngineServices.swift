@@ -18,6 +18,8 @@ public struct EngineServices: Sendable {
     public let metrics: EngineMetrics?
     /// The `rooms:` rules in force (the router keeps them current across reloads).
     public let roomRules: RoomRulesCell
+    /// The streams of rooms that keep history (`rooms:` rules with `history:`).
+    public let streams: RoomStreams
 
     /// Bundles the services.
     public init(
@@ -33,6 +35,7 @@ public struct EngineServices: Sendable {
         self.limits = limits
         self.observer = observer
         self.clock = clock
+        self.streams = RoomStreams(state: state, clock: clock)
     }
 }
 

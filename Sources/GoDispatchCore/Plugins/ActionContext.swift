@@ -131,16 +131,19 @@ struct ActionContext {
     func sendToRoom(_ room: UnsafeRawBufferPointer, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
         guard room.count > 0 else { throw .invalid("a room name is required") }
         let frame = try frame(message, target: room)
-        var members = services.state.members(ofRoom: String(decoding: room, as: UTF8.self))
-        if message.excludeOrigin, let origin { members.removeAll { $0 === origin } }
-        services.fanOut.deliver(frame, to: members)
-        return members.count
+        let name = String(decoding: room, as: UTF8.self)
+        return services.publish(frame, toRoom: name, excluding: message.excludeOrigin ? origin : nil).recipients
     }
 
     /// Adds the origin to a room, within the room-name, rooms-per-connection and `max_members` limits;
     /// in a `presence: full` room the origin is listed with the rule's `presence_info` evaluated against
     /// `cargo` (the join message's).
-    func join(_ room: String, cargo: Cargo? = nil) throws(ActionRefusal) {
+    ///
+    /// In a room with history the origin also gets `_joined` (its position, the frames after `since` when
+    /// they can all be recovered, and in a `presence: full` room the presence state), enqueued in the same
+    /// lock as the membership insert, so every frame of the room reaches it exactly once: in `_joined` or
+    /// live after it. A connection that already was a member gets `_joined` without publications.
+    func join(_ room: String, cargo: Cargo? = nil, since: StreamPosition? = nil) throws(ActionRefusal) {
         let limits = services.limits
         guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
             throw .invalid("room names are 1 to \(limits.maxRoomNameBytes) bytes")
@@ -148,7 +151,29 @@ struct ActionContext {
         let origin = try required("join")
         guard !origin.isClosed else { throw .notFound }
         if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
-        switch services.state.join(origin, room: room, options: services.joinOptions(for: room, cargo: cargo)) {
+        let options = services.joinOptions(for: room, cargo: cargo)
+        while let stream = services.streams.stream(for: room) {
+            let outcome = stream.withHistory(now: services.clock()) { history -> RoomJoinResult in
+                let result = services.state.join(origin, room: room, options: options)
+                guard result == .joined || result == .alreadyMember else { return result }
+                let recovered = result == .joined ? since.map { history.recover(since: $0) } ?? nil : nil
+                // On the origin's executor: the transport enqueues it now, before any live frame of the
+                // room published after this lock is released.
+                origin.transport.send(
+                    HistoryFrames.joined(
+                        room: room, position: history.position, recovered: recovered,
+                        presence: services.presenceStateJSON(room: room)))
+                return result
+            }
+            guard let outcome else { continue }  // that stream was just dropped: the room has a new one
+            return try Self.check(outcome)
+        }
+        try Self.check(services.state.join(origin, room: room, options: options))
+    }
+
+    /// What a join's result means for the action.
+    private static func check(_ result: RoomJoinResult) throws(ActionRefusal) {
+        switch result {
         case .joined, .alreadyMember: return
         case .closed: throw .notFound
         case .full: throw .roomFull
@@ -169,10 +194,36 @@ struct ActionContext {
         return counts
     }
 
+    /// Sends the origin `_history`: the room's position and its newest `limit` frames (nil: all held).
+    /// Returns how many frames it carried; refuses a room without history.
+    func sendHistory(room: String, limit: Int?) throws(ActionRefusal) -> Int {
+        let origin = try required("send_history")
+        guard !room.isEmpty else { throw .invalid("a room name is required") }
+        while let stream = services.streams.stream(for: room) {
+            let built = stream.withHistory(now: services.clock()) { history in
+                let publications = history.last(limit)
+                return (HistoryFrames.history(room: room, position: history.position, publications: publications), publications.count)
+            }
+            guard let (frame, count) = built else { continue }
+            guard !origin.isClosed else { return 0 }
+            origin.transport.send(frame)
+            return count
+        }
+        throw .notFound
+    }
+
     /// Removes the origin from a room it is a member of.
+    ///
+    /// In a room with history the leave holds the stream's lock: a frame published before it was handed
+    /// to the origin's event loop before the leave, so it reaches the client before anything the leave
+    /// (or a later join) sends, never after a later `_joined` that also replays it.
     func leave(_ room: String) throws(ActionRefusal) {
         let origin = try required("leave")
-        guard services.state.leave(origin, room: room) else { throw .notFound }
+        var left: Bool?
+        while left == nil, let stream = services.streams.stream(for: room) {
+            left = stream.withMembershipLock { services.state.leave(origin, room: room) }
+        }
+        guard left ?? services.state.leave(origin, room: room) else { throw .notFound }
     }
 
     /// The user `id` names (nil or empty = the origin's user), if connected here.

@@ -40,6 +40,8 @@ enum HostTable {
                 complete: hostComplete,
                 is_member: hostIsMember,
                 http_request: hostHTTPRequest,
+                join_since: hostJoinSince,
+                send_history: hostSendHistory,
                 presence: hostPresence,
                 presence_count: hostPresenceCount
             ))
@@ -291,6 +293,28 @@ private let hostComplete: @convention(c) (gd_ticket, Int32, gd_str, gd_str) -> I
 private let hostIsMember: @convention(c) (OpaquePointer?, gd_str, gd_str) -> Int32 = { call, id, room in
     withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
         try invocation.context.isMember(connection: optionalID(id), room: room.string) ? 1 : 0
+    }
+}
+
+// 1.2: history
+
+private let hostJoinSince: @convention(c) (OpaquePointer?, gd_str, gd_str) -> Int32 = { call, room, since in
+    withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
+        var position: StreamPosition?
+        if since.len > 0 {
+            guard let parsed = StreamPosition(json: since.raw) else {
+                throw .invalid("`since` must be {\"offset\": <integer>, \"epoch\": \"<text>\"}")
+            }
+            position = parsed
+        }
+        try invocation.context.join(room.string, cargo: invocation.run.cargo, since: position)
+        return ok
+    }
+}
+
+private let hostSendHistory: @convention(c) (OpaquePointer?, gd_str, Int64) -> Int64 = { call, room, limit in
+    withContext(call, failure: Int64.init) { invocation throws(ActionRefusal) in
+        Int64(try invocation.context.sendHistory(room: room.string, limit: limit < 0 ? nil : Int(limit)))
     }
 }
 

@@ -23,10 +23,13 @@ public final class Router: Sendable {
         current = ManagedAtomic(config)
         self.services = services
         services.roomRules.replace(config.rooms)
+        services.streams.apply(config.settings.rooms)
     }
 
-    /// Routes new messages by `config` from now on.
+    /// Routes new messages by `config` from now on; rooms follow its `rooms:` rules (cached rule
+    /// lookups are forgotten, streams that still keep history keep their epoch and offset).
     func replaceConfig(_ config: CompiledConfig) {
+        if config.settings.rooms != self.config.settings.rooms { services.streams.apply(config.settings.rooms) }
         current.store(config, ordering: .releasing)
         services.roomRules.replace(config.rooms)
     }

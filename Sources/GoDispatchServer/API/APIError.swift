@@ -22,6 +22,8 @@ public struct APIError: Error, Sendable, Equatable {
         case badRequest = 107
         /// The feature is not available here.
         case notAvailable = 108
+        /// A stream position that is not one of the room's stream (another epoch, or ahead of it).
+        case unrecoverablePosition = 112
     }
 
     /// The numeric code.
@@ -48,6 +50,7 @@ public struct APIError: Error, Sendable, Equatable {
         case .limitExceeded: return "limit_exceeded"
         case .badRequest: return ErrorCode.badRequest.rawValue
         case .notAvailable: return "not_available"
+        case .unrecoverablePosition: return "unrecoverable_position"
         }
     }
 
@@ -61,6 +64,8 @@ public struct APIError: Error, Sendable, Equatable {
         case .notFound(let text): self.init(.notFound, text)
         case .limitExceeded(let text): self.init(.limitExceeded, text)
         case .roomFull(let text): self.init(.limitExceeded, text, reason: ErrorCode.roomFull.rawValue)
+        case .notAvailable(let text): self.init(.notAvailable, text)
+        case .unrecoverablePosition(let text): self.init(.unrecoverablePosition, text)
         }
     }
 

@@ -17,7 +17,7 @@ struct APIMethods: Sendable {
     /// Every method, with its aliases.
     static let names = [
         "publish", "broadcast", "notify_user", "join", "subscribe", "leave", "unsubscribe", "disconnect", "set_permissions",
-        "emit", "info", "rooms", "channels", "batch", "presence", "presence_stats",
+        "emit", "info", "rooms", "channels", "batch", "presence", "presence_stats", "history", "history_remove",
     ]
 
     /// The metric label of `method`: itself when it is one of ours, else `_unknown`.
@@ -40,6 +40,8 @@ struct APIMethods: Sendable {
             case "presence": return eventLoop.makeSucceededFuture(try presence(body))
             case "presence_stats": return eventLoop.makeSucceededFuture(try presenceStats(body))
             case "batch": return try batch(body, on: eventLoop)
+            case "history": return eventLoop.makeSucceededFuture(try history(body))
+            case "history_remove": return eventLoop.makeSucceededFuture(try removeHistory(body))
             default:
                 throw APIError(
                     .methodNotFound, "unknown method `\(method)`; methods are: \(Self.names.joined(separator: ", "))")
@@ -73,8 +75,10 @@ struct APIMethods: Sendable {
             let frame = payload.map { bytes in
                 bytes.withUnsafeBytes { BackendCommands.frame(event: event, target: room, payloadJSON: $0) }
             } ?? BackendCommands.frame(event: event, target: room, payloadJSON: nil)
-            engine.backend.publish(frame, toRoom: room)
-            return Array("{}".utf8)
+            guard let position = engine.backend.publish(frame, toRoom: room).position else { return Array("{}".utf8) }
+            var writer = JSONWriter()
+            writer.write(.object([("offset", .number(String(position.offset))), ("epoch", .string(position.epoch))]))
+            return writer.bytes
         }
         guard let idempotencyKey else { return send() }
         return idempotency.result(room: room, idempotencyKey: idempotencyKey, publish: send).result
@@ -118,6 +122,65 @@ struct APIMethods: Sendable {
         } ?? BackendCommands.frame(event: event, target: nil, payloadJSON: nil)
         let delivered = engine.backend.notify(user: user, frame)
         return .result(.object([("delivered", .number(String(delivered)))]))
+    }
+
+    // MARK: History
+
+    /// `history`: `{"publications":[{"offset","event","data","from"?}],"offset","epoch"}` (Centrifugo's
+    /// field names; `data` is the payload). `limit` absent or 0: only the position; -1: all held.
+    private func history(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let room = try body.string("room", "channel")
+        let limit = try body.optionalInt("limit", in: -1...Int(Int32.max))
+        let reverse = try body.optionalBool("reverse") ?? false
+        var since: StreamPosition?
+        if let given = try body.object("since") {
+            guard let offset = try given.optionalInt("offset", in: 0...Int.max), let epoch = try given.optionalString("epoch") else {
+                throw .badRequest("`\(body.path)since` must be {\"offset\": <integer>, \"epoch\": \"<text>\"}")
+            }
+            since = StreamPosition(offset: UInt64(offset), epoch: epoch)
+        }
+        let page: BackendCommands.HistoryPage
+        do {
+            page = try engine.backend.history(room: room, limit: limit, since: since, reverse: reverse)
+        } catch {
+            throw APIError(error)
+        }
+        var writer = JSONWriter()
+        writer.writeASCII("{\"publications\":[")
+        for (index, publication) in page.publications.enumerated() {
+            if index > 0 { writer.writeASCII(",") }
+            let (event, payload, from) = publication.parts
+            writer.writeASCII("{\"offset\":")
+            writer.writeRaw(String(publication.offset).utf8)
+            writer.writeASCII(",\"event\":")
+            writer.writeString(event)
+            if let payload {
+                writer.writeASCII(",\"data\":")
+                writer.writeRaw(payload)
+            }
+            if let from {
+                writer.writeASCII(",\"from\":")
+                writer.writeString(from)
+            }
+            writer.writeASCII("}")
+        }
+        writer.writeASCII("],\"offset\":")
+        writer.writeRaw(String(page.position.offset).utf8)
+        writer.writeASCII(",\"epoch\":")
+        writer.writeString(page.position.epoch)
+        writer.writeASCII("}")
+        return .result(writer.bytes)
+    }
+
+    /// `history_remove`: forgets a room's frames (offset and epoch stay); answers `{}`.
+    private func removeHistory(_ body: APIRequestBody) throws(APIError) -> APIReply {
+        let room = try body.string("room", "channel")
+        do {
+            try engine.backend.removeHistory(room: room)
+        } catch {
+            throw APIError(error)
+        }
+        return .empty
     }
 
     // MARK: Memberships, permissions, connections

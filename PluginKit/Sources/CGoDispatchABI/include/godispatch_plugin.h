@@ -68,8 +68,8 @@ extern "C" {
 #define GD_ABI_MAJOR 1
 /**
  * ABI minor version: grows when fields or host functions are appended. 1.1 added HTTP callouts;
- * 1.2 added gd_action.flags (GD_ACTION_NEEDS_ORIGIN), the status GD_ERR_ROOM_FULL and the presence
- * host functions (presence, presence_count).
+ * 1.2 added gd_action.flags (GD_ACTION_NEEDS_ORIGIN), the history host functions (join_since,
+ * send_history), the status GD_ERR_ROOM_FULL and the presence host functions (presence, presence_count).
  */
 #define GD_ABI_MINOR 2
 /** Name of the entry function a version-1 plugin exports. */
@@ -480,6 +480,29 @@ typedef struct gd_host_api {
      * the callback is never called) if the request is malformed or the host has no HTTP client.
      */
     int32_t (*http_request)(const gd_http_request *request, gd_http_callback callback, void *user_data);
+
+    /* ---- 1.2 ---- */
+
+    /* 1.2: history */
+
+    /**
+     * Like join(), and in a room whose `rooms:` rule keeps history, the origin also gets one frame
+     * `{"event":"_joined","target":room,"payload":{"offset":top,"epoch":e,"recovered":bool,
+     * "publications":[…]}}` before any live frame of the room. `since_json` (borrowed; empty = none) is
+     * `{"offset":n,"epoch":"e"}`: when the rule has `recovery: true`, the epoch matches and every frame
+     * after n is still held (at most `recovery_max`), `publications` holds exactly those frames and
+     * `recovered` is true; otherwise `recovered` is false and `publications` empty. In a room without
+     * history it is join() (since_json ignored). GD_ERR_INVALID for a `since_json` that is not such an
+     * object; else as join().
+     */
+    int32_t (*join_since)(gd_call *call, gd_str room, gd_str since_json);
+    /**
+     * Send the origin `{"event":"_history","target":room,"payload":{"offset":top,"epoch":e,
+     * "publications":[…]}}` with the room's newest `limit` held frames (limit < 0: all held), oldest
+     * first. Returns how many frames it carried; GD_ERR_NOT_FOUND when the room keeps no history or the
+     * run has no origin.
+     */
+    int64_t (*send_history)(gd_call *call, gd_str room, int64_t limit);
 
     /* 1.2: presence */
 
