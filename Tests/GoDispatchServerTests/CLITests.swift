@@ -39,7 +39,7 @@ struct CLITests {
         let plugins = try makePluginDirectory(bundledPlugins)
         let result = try godispatch(["validate", "--config", "\(repo)/config.yaml", "--plugins", plugins])
         #expect(result.status == 1, "warnings exit 1: \(result.err)")
-        #expect(result.out == "\(repo)/config.yaml: ok (7 events, 1 server events, 11 actions), 2 warning(s)\n")
+        #expect(result.out == "\(repo)/config.yaml: ok (9 events, 1 server events, 11 actions), 2 warning(s)\n")
         #expect(result.err.contains("warning: auth.jwt.secret is the development default"))
         #expect(result.err.contains("warning: api.keys holds the development default"))
         let production = try godispatch(

@@ -26,7 +26,7 @@ from websockets.sync.client import connect
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("GODISPATCH_BUILD_DIR", ROOT / ".build" / "debug"))
 BINARY = BUILD / "godispatch"
-BUNDLED = ["Messaging", "Rooms", "Permissions", "Webhook", "History"]
+BUNDLED = ["Messaging", "Rooms", "Permissions", "Webhook", "History", "Presence"]
 SECRET = "python-witness-secret-0123456789abcdef"
 SHIPPED_CONFIG = ROOT / "config.yaml"
 WAIT = 30  # seconds: every wait for a frame, an answer or an exit (a 2-core machine under load)
