@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence GoDispatchHistory
 
-.PHONY: build run test test-python clean examples benchmarks bench bench-api fuzz test-tsan soak
+.PHONY: build run test test-python clean examples benchmarks bench bench-history bench-api fuzz test-tsan soak
 
 ## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak and
 ## dist/bin/godispatch-bench-api) and dist/plugins/*.so
@@ -94,3 +94,14 @@ BENCH_API_SECONDS ?= 10
 BENCH_API_BATCH   ?= 100
 bench-api: build
 	$(DIST)/bin/godispatch-bench-api --members $(BENCH_API_MEMBERS) --seconds $(BENCH_API_SECONDS) --batch $(BENCH_API_BATCH)
+
+## bench-history: what history costs fan-out: ../shared/bench/run-all.sh with two GoDispatch peers in one run,
+## `godispatch` on Benchmarks/fanout.yaml and `godispatch-history` on Benchmarks/fanout-history.yaml (every room
+## keeps 100 frames). SCENARIOS narrows it as for `make bench` (default "A:pin D:pin").
+bench-history: build
+	@test -x $(BENCH_DIR)/run-all.sh || { echo "make bench-history: $(BENCH_DIR)/run-all.sh not found; set BENCH_DIR" >&2; exit 1; }
+	PEERS_ONLY="godispatch godispatch-history" SCENARIOS="$${SCENARIOS:-A:pin D:pin}" \
+	EXTRA_PEERS="$$(printf '%s\n%s' \
+	  'godispatch|$(BENCH_PORT)|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout.yaml --port $$PORT --log-level warning' \
+	  'godispatch-history|18107|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout-history.yaml --port $$PORT --log-level warning')" \
+	QUIET_WAIT=$${QUIET_WAIT:-60} $(BENCH_DIR)/run-all.sh

@@ -12,6 +12,7 @@ from cent import (
     ChannelsRequest,
     Client,
     Disconnect,
+    HistoryRequest,
     DisconnectRequest,
     InfoRequest,
     PresenceRequest,
@@ -198,3 +199,25 @@ def test_presence_and_presence_stats_read_the_room(shipped):
         cent.unsubscribe(UnsubscribeRequest(user="alice", channel="lounge"))
         stats = cent.presence_stats(PresenceStatsRequest(channel="lounge"))
         assert (stats.num_clients, stats.num_users) == (1, 1)
+
+
+def test_history_numbers_publications_in_rooms_that_keep_it(shipped):
+    # config.yaml keeps 100 frames in "chat:*" rooms; publish results carry the stream position.
+    cent = cent_client(shipped)
+    with shipped.connect("alice") as alice:
+        cent.subscribe(SubscribeRequest(user="alice", channel="chat:history"))
+        results = [cent.publish(PublishRequest(channel="chat:history", data={"n": n})) for n in range(3)]
+        assert [result.offset for result in results] == [1, 2, 3]
+        epoch = results[0].epoch
+        assert epoch and all(result.epoch == epoch for result in results)
+        received = [frame(alice) for _ in range(3)]
+        assert [(f["offset"], f["epoch"], f["payload"]) for f in received] == [(n + 1, epoch, {"n": n}) for n in range(3)]
+        history = cent.history(HistoryRequest(channel="chat:history", limit=-1))
+        assert (history.offset, history.epoch) == (3, epoch)
+        assert [(p.offset, p.data) for p in history.publications] == [(n + 1, {"n": n}) for n in range(3)]
+        newest = cent.history(HistoryRequest(channel="chat:history", limit=2, reverse=True))
+        assert [p.offset for p in newest.publications] == [3, 2]
+        # A room without history has no stream to read.
+        with pytest.raises(CentApiResponseError) as refused:
+            cent.history(HistoryRequest(channel="news", limit=1))
+        assert refused.value.code == 108
