@@ -112,14 +112,8 @@ public struct ConfigLoader: Sendable {
             let path = "server.\(member.key)"
             switch member.key {
             case "listen":
-                guard let text = reader.string(member.value, at: path) else { continue }
-                guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-                    (0...65535).contains(port), colon > text.startIndex
-                else {
-                    reader.fail(member.value, "`server.listen` must be HOST:PORT such as 127.0.0.1:8080, found \"\(text)\"")
-                    continue
-                }
-                server.host = String(text[..<colon])
+                guard let (host, port) = readListen(member.value, at: path, example: "127.0.0.1:8080", reader: &reader) else { continue }
+                server.host = host
                 server.port = port
             case "path":
                 guard let text = reader.string(member.value, at: path) else { continue }
