@@ -65,6 +65,27 @@ struct PipelineTests {
         #expect(sentinel["target"] == .string("kitchen"), "a non-member received \(sentinel.jsonText)")
     }
 
+    @Test func repliesToTheOriginCarryTheMessagesIdAsRefAndRoomFramesDoNot() async throws {
+        let h = try EngineHarness(events: Self.chatEvents)
+        let (alice, aliceClient) = h.connect("alice", perms: ["chat:write"])
+        h.send(#"{"event":"room.join","target":"lobby"}"#, from: alice)
+        try await eventually { h.engine.state.members(ofRoom: "lobby").count == 1 }
+        for (id, ref) in [(#""m7""#, JSONValue.string("m7")), ("42", .number("42"))] {
+            h.send(#"{"event":"chat.send","target":"lobby","id":\#(id),"payload":{"text":"hi"}}"#, from: alice)
+            let roomFrame = try #require(await aliceClient.nextFrame())
+            #expect(roomFrame["event"] == .string("chat.message"))
+            #expect(roomFrame["ref"] == nil, "a room frame is not a reply: \(roomFrame.jsonText)")
+            let ack = try #require(await aliceClient.nextFrame())
+            #expect(ack["event"] == .string("chat.ack"))
+            #expect(ack["ref"] == ref, "\(ack.jsonText)")
+        }
+        h.send(#"{"event":"chat.send","target":"lobby","payload":{"text":"no id"}}"#, from: alice)
+        _ = await aliceClient.nextFrame()
+        let ack = try #require(await aliceClient.nextFrame())
+        #expect(ack["event"] == .string("chat.ack"))
+        #expect(ack["ref"] == nil, "a message without id gets replies without ref: \(ack.jsonText)")
+    }
+
     @Test func errorsComeBackAsFramesAndTheConnectionLives() async throws {
         let h = try EngineHarness(events: Self.chatEvents)
         let (alice, client) = h.connect("alice")

@@ -268,7 +268,7 @@ struct SimulateTests {
             "step 2 _notify_origin: skipped (when: 'admin' in user.perms is false)",
             "step 3 _notify_origin",
             #"  params: event="chat.ack" payload={"delivered":1}"#,
-            #"  sends to alice (origin): {"event":"chat.ack","payload":{"delivered":1},"from":"alice"}"#,
+            #"  sends to alice (origin): {"event":"chat.ack","payload":{"delivered":1},"from":"alice","ref":"sim-1"}"#,
             #"  outcome: ok"#,
             "pipeline completed",
         ]

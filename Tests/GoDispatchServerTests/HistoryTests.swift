@@ -50,11 +50,12 @@ import Testing
     /// Joins `room` from `since` and returns `_joined`'s payload (frames before it are skipped).
     static func join(_ client: TestClient, _ room: String, since: (offset: Int, epoch: String)? = nil) async throws -> JSONValue {
         let payload = since.map { #","payload":{"since":{"offset":\#($0.offset),"epoch":"\#($0.epoch)"}}"# } ?? ""
-        try await client.send(#"{"event":"room.join","target":"\#(room)"\#(payload)}"#)
+        try await client.send(#"{"event":"room.join","target":"\#(room)","id":"join-\#(room)"\#(payload)}"#)
         while true {
             let frame = try #require(await client.nextJSON())
             if frame["event"] == .string("_joined") {
                 #expect(frame["target"] == .string(room))
+                #expect(frame["ref"] == .string("join-\(room)"), "_joined answers the join message")
                 return try #require(frame["payload"])
             }
             try #require(frame["event"] == .string("chat.message"), "\(frame)")

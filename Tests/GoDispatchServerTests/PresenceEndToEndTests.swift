@@ -218,10 +218,10 @@ struct PresenceEndToEndTests {
             let a1 = try await h.ws.connect("alice")
             let a2 = try await h.ws.connect("alice")
             let b = try await h.ws.connect("bob")
-            for client in [a1, a2, b] { #expect(try await Self.join(client, "news")?["event"] == .string("joined")) }
-            let stats = try await h.call("presence_stats", #"{"channel":"news"}"#)
+            for client in [a1, a2, b] { #expect(try await Self.join(client, "lobby")?["event"] == .string("joined")) }
+            let stats = try await h.call("presence_stats", #"{"channel":"lobby"}"#)
             #expect(stats.result == .object([("num_clients", .number("3")), ("num_users", .number("2"))]))
-            let presence = try await h.call("presence", #"{"room":"news"}"#)
+            let presence = try await h.call("presence", #"{"room":"lobby"}"#)
             guard case .object(let entries)? = presence.result?["presence"] else {
                 Issue.record("no presence in \(presence.text)")
                 return
@@ -229,9 +229,37 @@ struct PresenceEndToEndTests {
             #expect(entries.count == 3)
             #expect(entries.filter { $0.1["user"] == .string("alice") }.count == 2)
             for (id, entry) in entries { #expect(entry["client"] == .string(id)) }
-            let empty = try await h.call("presence_stats", #"{"room":"nobody"}"#)
+            let empty = try await h.call("presence_stats", #"{"room":"tabs"}"#)
             #expect(empty.result == .object([("num_clients", .number("0")), ("num_users", .number("0"))]))
             #expect(try await h.call("presence", "{}").errorCode == 107)
+        }
+    }
+
+    @Test func theAPIPresenceCarriesPresenceInfoAsChanInfo() async throws {
+        try await APIHarness.with(config: Self.rooms, events: Self.events) { h in
+            let a = try await h.ws.connect(token: try await Self.namedToken(sub: "alice", name: "Alice"))
+            #expect(try await Self.join(a, "named", payload: #"{"seat":"3A"}"#)?["event"] == .string("joined"))
+            let presence = try await h.call("presence", #"{"room":"named"}"#)
+            guard case .object(let entries)? = presence.result?["presence"], let entry = entries.first?.1 else {
+                Issue.record("no presence in \(presence.text)")
+                return
+            }
+            #expect(entry["chan_info"] == .object([("name", .string("Alice")), ("seat", .string("3A")), ("id", .string("alice"))]))
+        }
+    }
+
+    @Test func theAPIRefusesPresenceWhereTheRoomKeepsNone() async throws {
+        try await APIHarness.with(config: Self.rooms, events: Self.events) { h in
+            let a = try await h.ws.connect("alice")
+            for room in ["news", "stats:1"] { #expect(try await Self.join(a, room)?["event"] == .string("joined")) }
+            let off = try await h.call("presence", #"{"room":"news"}"#)
+            #expect(off.errorCode == 108)
+            #expect(off.json?["error"]?["reason"] == .string("not_available"))
+            #expect(try await h.call("presence_stats", #"{"room":"news"}"#).errorCode == 108)
+            // Counts only: the list is refused, the counts answer.
+            #expect(try await h.call("presence", #"{"room":"stats:1"}"#).errorCode == 108)
+            let stats = try await h.call("presence_stats", #"{"room":"stats:1"}"#)
+            #expect(stats.result == .object([("num_clients", .number("1")), ("num_users", .number("1"))]))
         }
     }
 }

@@ -187,18 +187,31 @@ def test_a_body_over_the_limit_is_refused_with_413(shipped):
 
 
 def test_presence_and_presence_stats_read_the_room(shipped):
+    # config.yaml keeps full presence in "chat:*" rooms.
     cent = cent_client(shipped)
     with shipped.connect("alice") as alice, shipped.connect("alice") as alice2, shipped.connect("bob") as bob:
         for user in ("alice", "bob"):
-            cent.subscribe(SubscribeRequest(user=user, channel="lounge"))
-        stats = cent.presence_stats(PresenceStatsRequest(channel="lounge"))
+            cent.subscribe(SubscribeRequest(user=user, channel="chat:lounge"))
+        stats = cent.presence_stats(PresenceStatsRequest(channel="chat:lounge"))
         assert (stats.num_clients, stats.num_users) == (3, 2)
-        presence = cent.presence(PresenceRequest(channel="lounge")).presence
+        presence = cent.presence(PresenceRequest(channel="chat:lounge")).presence
         assert sorted(info.user for info in presence.values()) == ["alice", "alice", "bob"]
         assert all(client == info.client for client, info in presence.items())
-        cent.unsubscribe(UnsubscribeRequest(user="alice", channel="lounge"))
-        stats = cent.presence_stats(PresenceStatsRequest(channel="lounge"))
+        cent.unsubscribe(UnsubscribeRequest(user="alice", channel="chat:lounge"))
+        stats = cent.presence_stats(PresenceStatsRequest(channel="chat:lounge"))
         assert (stats.num_clients, stats.num_users) == (1, 1)
+
+
+def test_presence_is_not_available_where_the_room_keeps_none(shipped):
+    # Like Centrifugo for a channel without presence: error 108, whatever the room's membership.
+    cent = cent_client(shipped)
+    with shipped.connect("alice"):
+        cent.subscribe(SubscribeRequest(user="alice", channel="lounge"))
+        for call in (lambda: cent.presence(PresenceRequest(channel="lounge")),
+                     lambda: cent.presence_stats(PresenceStatsRequest(channel="lounge"))):
+            with pytest.raises(CentApiResponseError) as refused:
+                call()
+            assert refused.value.code == 108
 
 
 def test_history_numbers_publications_in_rooms_that_keep_it(shipped):

@@ -151,16 +151,34 @@ public struct BackendCommands: Sendable {
         return left
     }
 
-    /// The room's members, one entry per connection (for the API's `presence`).
-    public func presence(room: String) throws(BackendRefusal) -> [(connection: String, user: String)] {
+    /// The room's presence, one entry per connection with its `presence_info` (JSON, nil = none), for the
+    /// API's `presence`. Only rooms whose rule keeps `presence: full` list who is there: any other room is
+    /// refused with ``BackendRefusal/notAvailable(_:)`` (as Centrifugo answers for channels without
+    /// presence), so the answer never depends on which node was asked.
+    public func presence(room: String) throws(BackendRefusal) -> [(connection: String, user: String, info: [UInt8]?)] {
         try checkRoomName(room)
-        return services.state.members(ofRoom: room).filter { !$0.isClosed }.map { ($0.id, $0.user.id) }
+        switch services.presenceMode(ofRoom: room) {
+        case .full:
+            break
+        case .stats:
+            throw .notAvailable("room `\(room)` keeps `presence: stats` (counts only): ask `presence_stats`, or give its `rooms:` rule `presence: full`")
+        case .off:
+            throw .notAvailable("room `\(room)` keeps no presence: give its `rooms:` rule `presence: full`")
+        }
+        guard let presence = services.state.presence(ofRoom: room) else { return [] }
+        return presence.users.sorted { $0.key < $1.key }.flatMap { user, member in
+            member.connections.map { (connection: $0.id, user: user, info: $0.info) }
+        }
     }
 
-    /// Connections and distinct users in the room (for the API's `presence_stats`).
+    /// Connections and distinct users in the room's presence (for the API's `presence_stats`); refused
+    /// with ``BackendRefusal/notAvailable(_:)`` for a room whose rule keeps no presence.
     public func presenceStats(room: String) throws(BackendRefusal) -> (connections: Int, users: Int) {
-        let members = try presence(room: room)
-        return (members.count, Set(members.map(\.user)).count)
+        try checkRoomName(room)
+        guard let counts = services.presenceCounts(room: room) else {
+            throw .notAvailable("room `\(room)` keeps no presence: give its `rooms:` rule `presence: stats` or `full`")
+        }
+        return (counts.connections, counts.users)
     }
 
     /// Runs a membership change of `room` under its stream's lock when it keeps history (see

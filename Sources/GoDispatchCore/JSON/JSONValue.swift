@@ -37,3 +37,17 @@ public indirect enum JSONValue: Sendable, Equatable {
         return members.first { $0.0 == key }?.1
     }
 }
+
+extension JSONValue {
+    /// The value `json` holds (exactly one JSON value), or nil when it is not valid JSON.
+    public init?(json: [UInt8]) {
+        guard
+            let value = json.withUnsafeBytes({ bytes -> JSONValue? in
+                let reader = JSONReader(bytes)
+                guard let range = try? reader.validate() else { return nil }
+                return reader.value(in: range)
+            })
+        else { return nil }
+        self = value
+    }
+}

@@ -20,7 +20,8 @@ final class ActionInvocation {
     init(run: PipelineRun, step: CompiledStep) {
         self.run = run
         self.step = step
-        self.context = ActionContext(origin: run.cargo.origin, services: run.services)
+        self.context = ActionContext(
+            origin: run.cargo.origin, services: run.services, ref: run.cargo.origin == nil ? nil : run.cargo.message.idJSON)
         params = .allocate(capacity: max(step.params.count, 1))
         for (index, param) in step.params.enumerated() {
             let value = param.literal ?? run.cargo.evaluate(param.template).cValue(in: arena)

@@ -68,13 +68,16 @@ struct ActionContext {
     let origin: Connection?
     /// The engine's state, fan-out, limits and logger.
     let services: EngineServices
+    /// The `id` of the origin's message (JSON text), nil when it had none: every frame sent back to the
+    /// origin carries it as `ref`, so a client can match replies to its requests.
+    var ref: ArraySlice<UInt8>? = nil
 
     /// Close codes an action may use: a normal close, a policy violation, or an application code.
     static func isAllowedCloseCode(_ code: UInt16) -> Bool { code == 1000 || code == 1008 || (4000...4999).contains(code) }
 
     /// Builds the frame for `message` (once, whatever the number of recipients), checking every part.
-    func frame(_ message: OutgoingMessage, target override: UnsafeRawBufferPointer? = nil) throws(ActionRefusal)
-        -> OutboundFrame
+    func frame(_ message: OutgoingMessage, target override: UnsafeRawBufferPointer? = nil, ref: ArraySlice<UInt8>? = nil)
+        throws(ActionRefusal) -> OutboundFrame
     {
         let target = override ?? message.target
         // Only a verified user can be `from`: a server event's frames have none.
@@ -85,27 +88,28 @@ struct ActionContext {
         }
         switch message.payload {
         case .none:
-            return FrameEncoder.message(event: message.event, target: target, payloadJSON: nil, from: from)
+            return FrameEncoder.message(event: message.event, target: target, payloadJSON: nil, from: from, ref: ref)
         case .text(let text):
             guard UTF8Validation.isValid(text) else { throw .invalid("the payload text is not valid UTF-8") }
             var writer = JSONWriter(capacity: text.count + 2)
             writer.writeString(utf8: text)
             return writer.bytes.withUnsafeBytes {
-                FrameEncoder.message(event: message.event, target: target, payloadJSON: $0, from: from)
+                FrameEncoder.message(event: message.event, target: target, payloadJSON: $0, from: from, ref: ref)
             }
         case .json(let json):
             guard let value = try? JSONReader(json).validate() else {
                 throw .invalid("the payload is not exactly one JSON value")
             }
             return FrameEncoder.message(
-                event: message.event, target: target, payloadJSON: UnsafeRawBufferPointer(rebasing: json[value]), from: from)
+                event: message.event, target: target, payloadJSON: UnsafeRawBufferPointer(rebasing: json[value]), from: from,
+                ref: ref)
         }
     }
 
     /// Sends to the origin connection; returns 1, or 0 once it has closed.
     func sendToOrigin(_ message: OutgoingMessage) throws(ActionRefusal) -> Int {
         let origin = try required("send_origin")
-        let frame = try frame(message)
+        let frame = try frame(message, ref: ref)
         guard !origin.isClosed else { return 0 }
         origin.transport.send(frame)
         return 1
@@ -162,7 +166,7 @@ struct ActionContext {
                 origin.transport.send(
                     HistoryFrames.joined(
                         room: room, position: history.position, recovered: recovered,
-                        presence: services.presenceStateJSON(room: room)))
+                        presence: services.presenceStateJSON(room: room), ref: ref))
                 return result
             }
             guard let outcome else { continue }  // that stream was just dropped: the room has a new one
@@ -202,7 +206,10 @@ struct ActionContext {
         while let stream = services.streams.stream(for: room) {
             let built = stream.withHistory(now: services.clock()) { history in
                 let publications = history.last(limit)
-                return (HistoryFrames.history(room: room, position: history.position, publications: publications), publications.count)
+                return (
+                    HistoryFrames.history(room: room, position: history.position, publications: publications, ref: ref),
+                    publications.count
+                )
             }
             guard let (frame, count) = built else { continue }
             guard !origin.isClosed else { return 0 }

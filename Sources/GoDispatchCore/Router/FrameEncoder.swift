@@ -1,11 +1,12 @@
 /// Builds server-to-client frames: `{"event","target","payload","from"}` and error frames.
 public enum FrameEncoder {
-    /// A message frame. `payload` is JSON bytes (nil = omitted); `from` is the sender's verified user id.
+    /// A message frame. `payload` is JSON bytes (nil = omitted); `from` is the sender's verified user id;
+    /// `ref` (JSON text, nil = omitted) is the `id` of the message this frame answers.
     public static func message(
         event: UnsafeRawBufferPointer, target: UnsafeRawBufferPointer?, payloadJSON: UnsafeRawBufferPointer?,
-        from: String?
+        from: String?, ref: ArraySlice<UInt8>? = nil
     ) -> OutboundFrame {
-        var writer = JSONWriter(capacity: 48 + event.count + (target?.count ?? 0) + (payloadJSON?.count ?? 0))
+        var writer = JSONWriter(capacity: 48 + event.count + (target?.count ?? 0) + (payloadJSON?.count ?? 0) + (ref?.count ?? 0))
         writer.writeASCII("{\"event\":")
         writer.writeString(utf8: event)
         if let target, target.count > 0 {
@@ -19,6 +20,10 @@ public enum FrameEncoder {
         if let from {
             writer.writeASCII(",\"from\":")
             writer.writeString(from)
+        }
+        if let ref {
+            writer.writeASCII(",\"ref\":")
+            writer.writeRaw(ref)
         }
         writer.writeASCII("}")
         return OutboundFrame(bytes: writer.bytes)

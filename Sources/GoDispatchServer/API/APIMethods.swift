@@ -261,13 +261,18 @@ struct APIMethods: Sendable {
         return .result(.object([("nodes", .array([node]))]))
     }
 
-    /// `{"presence":{"<connection id>":{"client":"<connection id>","user":"<user id>"}}}` (Centrifugo's shape).
+    /// `{"presence":{"<connection id>":{"client":"<connection id>","user":"<user id>","chan_info":…}}}`
+    /// (Centrifugo's shape; `chan_info` is the connection's `presence_info`, absent when it has none).
     private func presence(_ body: APIRequestBody) throws(APIError) -> APIReply {
         let room = try body.string("room", "channel")
         try checkRoom(room, field: "\(body.path)room")
         do {
             let members = try engine.backend.presence(room: room)
-            let entries = members.map { ($0.connection, JSONValue.object([("client", .string($0.connection)), ("user", .string($0.user))])) }
+            let entries = members.map { member in
+                var fields: [(String, JSONValue)] = [("client", .string(member.connection)), ("user", .string(member.user))]
+                if let info = member.info.flatMap(JSONValue.init(json:)) { fields.append(("chan_info", info)) }
+                return (member.connection, JSONValue.object(fields))
+            }
             return .result(.object([("presence", .object(entries))]))
         } catch {
             throw APIError(error)
