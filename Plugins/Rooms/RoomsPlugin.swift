@@ -22,18 +22,24 @@ func instantiateRoomStep(_ config: StepConfig) throws(ActionError) -> (any StepS
     return nil
 }
 
+/// A `_join` step: whether it has a `since` param (then, in a room with history, the joiner gets `_joined`).
+final class JoinStep: Sendable {
+    let recovers: Bool
+    init(recovers: Bool) { self.recovers = recovers }
+}
+
 let join = ActionDefinition(
     name: "_join",
     description:
-        "Add the sending connection to `room` (created on first join); `permission` guards it; in a room with history "
-        + "it gets `_joined`, recovering the frames after `since` ({offset, epoch}) when it can",
+        "Add the sending connection to `room` (created on first join); `permission` guards it; with a `since` param, "
+        + "in a room with history, it gets `_joined`, recovering the frames after `since` ({offset, epoch}) when it can",
     needsOrigin: true,
     instantiate: { config throws(ActionError) in
         try config.allowOnly(["room", "permission", "since"])
         try config.require("room")
-        return nil
+        return JoinStep(recovers: config.params["since"] != nil)
     },
-    invoke: { call, _ in
+    invoke: { call, state in
         do throws(ActionError) {
             let room = try call.borrowedString("room")
             if call.param("permission") != .null {
@@ -43,12 +49,14 @@ let join = ActionDefinition(
                     return .failure(.forbidden("joining \(room.string) requires the permission `\(permission.string)`"))
                 }
             }
+            // A step without `since` does no recovery: a plain join, no `_joined`.
+            let recovers = (state as? JoinStep)?.recovers == true
             let since: String
             switch call.param("since") {
             case .null: since = ""
             case .string(let text), .json(let text): since = text
             }
-            let status = call.joinSince(room: room, sinceJSON: since)
+            let status = recovers ? call.joinSince(room: room, sinceJSON: since) : call.host.pointee.join(call.raw, room)
             if status == GD_ERR_INVALID.rawValue, !since.isEmpty {
                 return .failure(.invalid("`since` must be {\"offset\": <integer>, \"epoch\": \"<text>\"}"))
             }

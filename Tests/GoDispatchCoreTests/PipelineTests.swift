@@ -86,6 +86,36 @@ struct PipelineTests {
         #expect(ack["ref"] == nil, "a message without id gets replies without ref: \(ack.jsonText)")
     }
 
+    @Test func aJoinStepWithoutSinceSendsNoJoinedButFramesStillCarryTheirPosition() async throws {
+        let events = """
+              plain.join:
+                pipeline:
+                  - action: _join
+                    params: { room: "{{target}}" }
+              recovering.join:
+                pipeline:
+                  - action: _join
+                    params: { room: "{{target}}", since: "{{payload.since}}" }
+              say:
+                pipeline:
+                  - action: _notify_room
+                    params: { room: "{{target}}", event: said, payload: "{{payload}}" }
+            """
+        let h = try EngineHarness(events: events, extra: "rooms:\n  \"*\": { history: { size: 10, ttl: 60s }, recovery: true }")
+        let (alice, aliceClient) = h.connect("alice")
+        let (bob, bobClient) = h.connect("bob")
+        h.send(#"{"event":"plain.join","target":"r"}"#, from: alice)
+        h.send(#"{"event":"recovering.join","target":"r"}"#, from: bob)
+        let joined = try #require(await bobClient.nextFrame())
+        #expect(joined["event"] == .string("_joined"), "a step with `since` answers _joined: \(joined.jsonText)")
+        try await eventually { h.engine.state.members(ofRoom: "r").count == 2 }
+        h.send(#"{"event":"say","target":"r","payload":1}"#, from: alice)
+        let first = try #require(await aliceClient.nextFrame())
+        #expect(first["event"] == .string("said"), "no _joined without `since`: \(first.jsonText)")
+        #expect(first["offset"] == .number("1"))
+        #expect(first["epoch"] == joined["payload"]?["epoch"])
+    }
+
     @Test func errorsComeBackAsFramesAndTheConnectionLives() async throws {
         let h = try EngineHarness(events: Self.chatEvents)
         let (alice, client) = h.connect("alice")

@@ -163,7 +163,7 @@ struct MetricsTests {
 
     @Test func socketsRefusedAtTheDoorAreCountedAsRejections() async throws {
         let metrics = GoDispatchMetrics()
-        let h = try await ServerHarness(serverExtra: ", handshake_timeout: 2s, max_pending_handshakes: 1", metrics: metrics)
+        let h = try await ServerHarness(serverExtra: ", handshake_timeout: 5s, max_pending_handshakes: 1", metrics: metrics)
         let held = try await RawClient.connect(port: h.port)
         try await held.write(Array("GET /ws HTTP/1.1\r\n".utf8))
         try await eventually(timeout: .seconds(30)) { h.server.pendingHandshakes == 1 }

@@ -143,11 +143,12 @@ struct ActionContext {
     /// in a `presence: full` room the origin is listed with the rule's `presence_info` evaluated against
     /// `cargo` (the join message's).
     ///
-    /// In a room with history the origin also gets `_joined` (its position, the frames after `since` when
-    /// they can all be recovered, and in a `presence: full` room the presence state), enqueued in the same
-    /// lock as the membership insert, so every frame of the room reaches it exactly once: in `_joined` or
-    /// live after it. A connection that already was a member gets `_joined` without publications.
-    func join(_ room: String, cargo: Cargo? = nil, since: StreamPosition? = nil) throws(ActionRefusal) {
+    /// With `sendsJoined` (the host's `join_since`), in a room with history the origin also gets `_joined`
+    /// (its position, the frames after `since` when they can all be recovered, and in a `presence: full`
+    /// room the presence state), enqueued in the same lock as the membership insert, so every frame of the
+    /// room reaches it exactly once: in `_joined` or live after it. A connection that already was a member
+    /// gets `_joined` without publications. The host's plain `join` sends no `_joined`.
+    func join(_ room: String, cargo: Cargo? = nil, since: StreamPosition? = nil, sendsJoined: Bool = true) throws(ActionRefusal) {
         let limits = services.limits
         guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
             throw .invalid("room names are 1 to \(limits.maxRoomNameBytes) bytes")
@@ -159,7 +160,7 @@ struct ActionContext {
         while let stream = services.streams.stream(for: room) {
             let outcome = stream.withHistory(now: services.clock()) { history -> RoomJoinResult in
                 let result = services.state.join(origin, room: room, options: options)
-                guard result == .joined || result == .alreadyMember else { return result }
+                guard sendsJoined, result == .joined || result == .alreadyMember else { return result }
                 let recovered = result == .joined ? since.map { history.recover(since: $0) } ?? nil : nil
                 // On the origin's executor: the transport enqueues it now, before any live frame of the
                 // room published after this lock is released.

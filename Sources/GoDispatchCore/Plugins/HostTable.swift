@@ -199,7 +199,7 @@ private let hostSendRoom: @convention(c) (OpaquePointer?, gd_str, UnsafePointer<
 
 private let hostJoin: @convention(c) (OpaquePointer?, gd_str) -> Int32 = { call, room in
     withContext(call, failure: { $0 }) { invocation throws(ActionRefusal) in
-        try invocation.context.join(room.string, cargo: invocation.run.cargo)
+        try invocation.context.join(room.string, cargo: invocation.run.cargo, sendsJoined: false)
         return ok
     }
 }

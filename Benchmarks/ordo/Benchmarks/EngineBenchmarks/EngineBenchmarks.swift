@@ -24,7 +24,8 @@ final class CountingTransport: ConnectionTransport, @unchecked Sendable {
     func close(code: UInt16, reason: String) {}
 }
 
-/// The engine under test, with 1000 members in room "big" and one in room "one".
+/// The engine under test, with 1000 members in room "big" and one in room "one"; rooms `hist:*` keep 100
+/// frames with recovery: 1000 members in "hist:big", and "hist:r" holding 100 frames for joins to recover.
 struct Fixture {
     static let plugins = ProcessInfo.processInfo.environment["GODISPATCH_PLUGINS"]
         ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -38,6 +39,10 @@ struct Fixture {
           join:
             pipeline:
               - action: _join
+                params: { room: "{{target}}", since: "{{payload.since}}" }
+          leave:
+            pipeline:
+              - action: _leave
                 params: { room: "{{target}}" }
           publish:
             pipeline:
@@ -47,6 +52,8 @@ struct Fixture {
             pipeline:
               - action: _notify_origin
                 params: { event: t, payload: { text: "{{payload.text}}", from: "{{user.id}}", n: "{{payload.n}}" } }
+        rooms:
+          "hist:*": { history: { size: 100, ttl: 3600s }, recovery: true, recovery_max: 300 }
         """
 
     let engine: Engine
@@ -66,6 +73,18 @@ struct Fixture {
         }
         let solo = engine.state.connect(userID: "solo", permissions: [], transport: CountingTransport(executor: executor))
         engine.state.join(solo, room: "one")
+        for index in 0..<1000 {
+            let member = engine.state.connect(userID: "h\(index)", permissions: [], transport: CountingTransport(executor: executor))
+            engine.state.join(member, room: "hist:big")
+        }
+        let frame = Array(#"{"event":"publish","target":"hist:r","payload":{"ts":1,"data":"0123456789012345678901234567890123456789012345678901234567890123456789"}}"#.utf8)
+        for _ in 0..<100 { route(frame) }
+    }
+
+    /// `join` of "hist:r" asking to recover every frame it holds (since offset 0 of its epoch).
+    func recoveringJoin() -> [UInt8] {
+        let epoch = engine.router.services.streams.stream(for: "hist:r")!.epoch
+        return Array(#"{"event":"join","target":"hist:r","payload":{"since":{"offset":0,"epoch":"\#(epoch)"}}}"#.utf8)
     }
 
     func route(_ bytes: [UInt8]) {
@@ -86,6 +105,8 @@ struct Fixture {
 }
 
 let publish = Array(#"{"event":"publish","target":"big","payload":{"ts":1732680000000000000,"data":"0123456789012345678901234567890123456789012345678901234567890123456789"}}"#.utf8)
+
+let historyPublish = Array(#"{"event":"publish","target":"hist:big","payload":{"ts":1732680000000000000,"data":"0123456789012345678901234567890123456789012345678901234567890123456789"}}"#.utf8)
 
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
@@ -113,6 +134,25 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("publish pipeline + fan-out encode, 1000 members") { benchmark in
         for _ in benchmark.scaledIterations { fixture.route(publish) }
+    }
+    Benchmark("publish pipeline + fan-out encode, 1000 members, history") { benchmark in
+        for _ in benchmark.scaledIterations { fixture.route(historyPublish) }
+    }
+    Benchmark("join + leave, history room, nothing to recover") { benchmark in
+        let join = Array(#"{"event":"join","target":"hist:r"}"#.utf8)
+        let leave = Array(#"{"event":"leave","target":"hist:r"}"#.utf8)
+        for _ in benchmark.scaledIterations {
+            fixture.route(join)
+            fixture.route(leave)
+        }
+    }
+    Benchmark("join + leave, history room, recovering 100 frames") { benchmark in
+        let join = fixture.recoveringJoin()
+        let leave = Array(#"{"event":"leave","target":"hist:r"}"#.utf8)
+        for _ in benchmark.scaledIterations {
+            fixture.route(join)
+            fixture.route(leave)
+        }
     }
     Benchmark("config load + compile, 1000 events", configuration: .init(maxIterations: 20)) { benchmark in
         for _ in benchmark.scaledIterations { try! Fixture.compile1000Events() }
