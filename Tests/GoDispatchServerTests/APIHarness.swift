@@ -15,15 +15,16 @@ final class APIHarness: Sendable {
     let api: APIServer
     let apiPort: Int
 
-    init(config extra: String = "", events: String = ServerHarness.chatEvents, serverExtra: String = "", apiExtra: String = "")
-        async throws
-    {
+    init(
+        config extra: String = "", events: String = ServerHarness.chatEvents, serverExtra: String = "", apiExtra: String = "",
+        metrics: (@Sendable () -> [UInt8])? = nil
+    ) async throws {
         ws = try await ServerHarness(
             config: "api: { listen: \"127.0.0.1:0\", keys: [\"\(Self.key)\", \"\(Self.otherKey)\"]\(apiExtra) }\n" + extra,
             events: events, serverExtra: serverExtra)
         let engine = ws.server.engine
         api = APIServer(
-            engine: engine, settings: engine.config.settings.api!, readiness: ws.server.readiness,
+            engine: engine, settings: engine.config.settings.api!, readiness: ws.server.readiness, metrics: metrics,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         try await api.start(port: 0)
         apiPort = api.port!

@@ -8,7 +8,9 @@ import NIOHTTP1
 /// - `POST /api/<method>` — needs `X-API-Key`; 401 without a valid one, 413 for a body over the limit,
 ///   otherwise 200 with `{"result":…}` or `{"error":…}`;
 /// - `GET /health` — 200 while the process runs; `GET /ready` — 200 once ready, 503 while draining;
-/// - `GET /metrics` — the Prometheus text, when this listener serves it.
+/// - `GET /metrics` — the Prometheus text, when this listener serves it;
+/// - `GET /admin` — the live dashboard (a page without data; it asks for an API key), whose script reads
+///   `GET /admin/overview` (JSON) and `GET /admin/metrics` (the Prometheus text), both behind `X-API-Key`.
 final class APIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -27,6 +29,8 @@ final class APIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let metrics: (@Sendable () -> [UInt8])?
         /// Called once per API call with the method's label, the outcome and how long it took.
         let observe: @Sendable (_ method: String, _ outcome: String, _ duration: Duration) -> Void
+        /// The Prometheus text for the dashboard (`/admin/metrics`), wherever `/metrics` is served.
+        var adminMetrics: (@Sendable () -> [UInt8])? = nil
     }
 
     private enum State {
@@ -91,6 +95,16 @@ final class APIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case (.GET, "/metrics"):
                 guard let metrics = routes.metrics else { break }
                 return (.ok, metrics(), false)
+            case (.GET, "/admin"), (.HEAD, "/admin"):
+                guard routes.methods != nil else { break }
+                return (.ok, AdminPage.html, false)
+            case (.GET, "/admin/overview"), (.GET, "/admin/metrics"):
+                guard let methods = routes.methods else { break }
+                guard routes.keys.accepts(head.headers.first(name: "X-API-Key")) else {
+                    return (.unauthorized, APIReply.error(APIError(.unauthorized, "missing or wrong X-API-Key header")).body, false)
+                }
+                if path == "/admin/overview" { return (.ok, methods.adminOverview(), false) }
+                return (.ok, routes.adminMetrics?() ?? [], false)
             default: break
             }
             return (.notFound, APIReply.error(APIError(.notFound, "no route \(head.method) \(path)", reason: "not_found")).body, false)
@@ -108,6 +122,16 @@ final class APIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return (.payloadTooLarge, tooLarge, true)
         }
         return nil
+    }
+
+    /// The `Content-Type` of a successful answer on `path` (errors are JSON).
+    private static func contentType(path: String, status: HTTPResponseStatus) -> String {
+        guard status == .ok else { return "application/json" }
+        switch path {
+        case "/metrics", "/admin/metrics": return "text/plain; version=0.0.4; charset=utf-8"
+        case "/admin": return "text/html; charset=utf-8"
+        default: return "application/json"
+        }
     }
 
     private static func path(_ uri: String) -> String {
@@ -142,8 +166,15 @@ final class APIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, body: [UInt8], close: Bool) {
         let keepAlive = head.isKeepAlive && !close
         var headers = HTTPHeaders()
-        let isMetrics = Self.path(head.uri) == "/metrics" && status == .ok
-        headers.add(name: "Content-Type", value: isMetrics ? "text/plain; version=0.0.4; charset=utf-8" : "application/json")
+        headers.add(name: "Content-Type", value: Self.contentType(path: Self.path(head.uri), status: status))
+        if Self.path(head.uri).hasPrefix("/admin") {
+            headers.add(name: "Cache-Control", value: "no-store")
+            headers.add(name: "X-Frame-Options", value: "DENY")
+            headers.add(name: "X-Content-Type-Options", value: "nosniff")
+            headers.add(
+                name: "Content-Security-Policy",
+                value: "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:")
+        }
         headers.add(name: "Content-Length", value: String(body.count))
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let response = HTTPResponseHead(version: head.version, status: status, headers: headers)

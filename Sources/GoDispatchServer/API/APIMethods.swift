@@ -250,15 +250,21 @@ struct APIMethods: Sendable {
     // MARK: Looking inside
 
     private func info() -> APIReply {
+        .result(.object([("nodes", .array(nodes))]))
+    }
+
+    /// The nodes `info` lists (Centrifugo's field names, with `num_rooms` beside `num_channels`).
+    var nodes: [JSONValue] {
         let state = engine.state
         let uptime = Int((ContinuousClock.now - node.started).components.seconds)
-        let node: JSONValue = .object([
-            ("name", .string(self.node.name)), ("uid", .string(self.node.uid)), ("version", .string(GoDispatchVersion.current)),
-            ("uptime", .number(String(uptime))), ("num_clients", .number(String(state.connectionCount))),
-            ("num_users", .number(String(state.userCount))), ("num_rooms", .number(String(state.roomCount))),
-            ("num_channels", .number(String(state.roomCount))),
-        ])
-        return .result(.object([("nodes", .array([node]))]))
+        return [
+            .object([
+                ("name", .string(node.name)), ("uid", .string(node.uid)), ("version", .string(GoDispatchVersion.current)),
+                ("uptime", .number(String(uptime))), ("num_clients", .number(String(state.connectionCount))),
+                ("num_users", .number(String(state.userCount))), ("num_rooms", .number(String(state.roomCount))),
+                ("num_channels", .number(String(state.roomCount))),
+            ])
+        ]
     }
 
     /// `{"presence":{"<connection id>":{"client":"<connection id>","user":"<user id>","chan_info":…}}}`

@@ -49,7 +49,7 @@ public final class APIServer: Service, Sendable {
             APIHTTPHandler.Routes(
                 methods: APIMethods(engine: engine, settings: settings, idempotency: IdempotencyCache(), node: node),
                 keys: APIKeyRing(settings.keys), maxBodyBytes: settings.maxBodyBytes, readiness: readiness,
-                metrics: metricsSettings == nil ? metrics : nil, observe: observe)
+                metrics: metricsSettings == nil ? metrics : nil, observe: observe, adminMetrics: metrics)
         }
         metricsOnly = metricsSettings.map { _ in
             APIHTTPHandler.Routes(
