@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence GoDispatchHistory
 
-.PHONY: build run test test-python clean examples benchmarks bench bench-history bench-api fuzz test-tsan soak
+.PHONY: build run demo test test-python clean examples benchmarks bench bench-history bench-api fuzz test-tsan soak
 
 ## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak and
 ## dist/bin/godispatch-bench-api) and dist/plugins/*.so
@@ -18,6 +18,11 @@ build:
 ## run: build, then serve config.yaml on 127.0.0.1:8080
 run: build
 	$(DIST)/bin/godispatch serve --config config.yaml
+
+## demo: the chat demo (Examples/chat-web): the server on its config, the page and a dev-only token issuer;
+## prints the URLs (chat and /admin dashboard); Ctrl-C stops everything
+demo: build
+	scripts/demo.sh
 
 ## examples: build the example plugins (a Swift package and a C file) that the tests load
 examples:
