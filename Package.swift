@@ -1,9 +1,21 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// The ABI header and the plugin kit live in their own dependency-free package, `PluginKit/`.
-let abi: Target.Dependency = .product(name: "CGoDispatchABI", package: "PluginKit")
-let kit: Target.Dependency = .product(name: "GoDispatchPluginKit", package: "PluginKit")
+/// The ABI header and the plugin kit: their sources live in `PluginKit/` (also a dependency-free package of
+/// its own, which the in-repo examples build against), and this package vends them as products, so a
+/// third-party plugin depends on the GoDispatch repository by URL and a version:
+///   .package(url: "https://github.com/<owner>/godispatch.git", from: "0.12.0")
+///   .product(name: "GoDispatchPluginKit", package: "godispatch")
+/// It builds only the kit's three targets, whatever else this package holds.
+let abi: Target.Dependency = "CGoDispatchABI"
+let kit: Target.Dependency = "GoDispatchPluginKit"
+let kitTargets: [Target] = [
+    .target(name: "CGoDispatchABI", path: "PluginKit/Sources/CGoDispatchABI"),
+    .target(name: "CGoDispatchPluginExports", dependencies: ["CGoDispatchABI"], path: "PluginKit/Sources/CGoDispatchPluginExports"),
+    .target(
+        name: "GoDispatchPluginKit", dependencies: ["CGoDispatchABI", "CGoDispatchPluginExports"],
+        path: "PluginKit/Sources/GoDispatchPluginKit"),
+]
 
 /// A C fixture plugin used by the plugin-host tests: one tiny `.so` per failure mode.
 func fixture(_ name: String) -> (product: Product, target: Target) {
@@ -33,6 +45,8 @@ let bundled = ["Messaging", "Rooms", "Permissions", "Webhook", "Presence", "Hist
 let package = Package(
     name: "GoDispatch",
     products: [
+        .library(name: "CGoDispatchABI", targets: ["CGoDispatchABI"]),
+        .library(name: "GoDispatchPluginKit", targets: ["GoDispatchPluginKit"]),
         .library(name: "GoDispatchCore", targets: ["GoDispatchCore"]),
         .library(name: "GoDispatchServer", targets: ["GoDispatchServer"]),
         .library(name: "GoDispatchClient", targets: ["GoDispatchClient"]),
@@ -41,7 +55,6 @@ let package = Package(
         .executable(name: "godispatch-bench-api", targets: ["godispatch-bench-api"]),
     ] + bundled.map(\.product) + fixtures.map(\.product),
     dependencies: [
-        .package(path: "PluginKit"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -154,5 +167,5 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-    ] + bundled.map(\.target) + fixtures.map(\.target)
+    ] + kitTargets + bundled.map(\.target) + fixtures.map(\.target)
 )
