@@ -24,10 +24,12 @@ run: build
 demo: build
 	scripts/demo.sh
 
-## examples: build the example plugins (a Swift package and a C file) that the tests load
+## examples: build the example plugins (a Swift package and a C file) that the tests load, and the Swift one
+## again as a third party would: against a tagged clone of this repository by URL and version
 examples:
 	$(SWIFT) build -c release --package-path Examples/hello-plugin
 	$(MAKE) -C Examples/c-plugin
+	scripts/build-plugin-by-url.sh
 
 ## test: build everything (plugins, fixtures and examples included) and run the test suite, then the
 ## Python witness tests (clients others wrote, in the .venv that scripts/python-venv.sh makes)
@@ -42,7 +44,7 @@ test-python:
 	.venv/bin/python -m pytest -q Tests/python
 
 clean:
-	rm -rf .build .build-fuzz .build-tsan $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
+	rm -rf .build .build-fuzz .build-tsan .build-url $(DIST) Examples/hello-plugin/.build Examples/c-plugin/libshout.so
 
 ## benchmarks: the ordo-one microbenchmark suite (wall clock and allocations), against dist/plugins
 benchmarks: build

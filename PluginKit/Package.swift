@@ -3,8 +3,10 @@ import PackageDescription
 
 /// The GoDispatch plugin ABI (a C header) and the Swift kit for plugin authors.
 ///
-/// Its own package, with no dependencies, so a plugin can depend on it alone:
-///   .package(path: "…/PluginKit")  or  .package(url: "<the GoDispatch repository>", …)
+/// Its own package, with no dependencies, for builds inside this repository (`.package(path: "…/PluginKit")`).
+/// A third-party plugin depends on the GoDispatch repository by URL and version instead, whose root package
+/// vends the same targets: `.package(url: "<the GoDispatch repository>", from: "0.12.0")`, product
+/// `GoDispatchPluginKit` of package `godispatch`.
 let package = Package(
     name: "PluginKit",
     products: [

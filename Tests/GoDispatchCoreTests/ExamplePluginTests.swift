@@ -1,3 +1,4 @@
+import CGoDispatchABI
 import Foundation
 import GoDispatchTestSupport
 import Testing
@@ -7,6 +8,9 @@ import Testing
 /// The example plugins, built outside this package by `make examples` (which `make test` runs first).
 enum ExamplePlugins {
     static let swift = "\(repositoryRoot)/Examples/hello-plugin/.build/release/libHelloPlugin.so"
+    /// The same plugin built in a package that depends on GoDispatch by URL and version
+    /// (`scripts/build-plugin-by-url.sh`, from a tagged clone).
+    static let swiftByURL = "\(repositoryRoot)/.build-url/hello-plugin/.build/release/libHelloPlugin.so"
     static let c = "\(repositoryRoot)/Examples/c-plugin/libshout.so"
 
     static func require(_ path: String) throws {
@@ -52,6 +56,27 @@ struct ExamplePluginTests {
         let greeting = try #require(await client.nextFrame())
         #expect(greeting["payload"] == .object([("text", .string("Bonjour, Ada \"the first\"!")), ("by", .string("ada"))]))
         #expect(await client.nextFrame()?["payload"] == .string("Bonjour, Ada \"the first\"!"))
+    }
+
+    @Test func theSwiftPluginBuiltAgainstGoDispatchByURLAndVersionRunsEndToEnd() async throws {
+        // Built by scripts/build-plugin-by-url.sh: `.package(url: "file://…/godispatch", from: "<version>")`.
+        try ExamplePlugins.require(ExamplePlugins.swiftByURL)
+        let folder = try makePluginDirectory(bundledPlugins)
+        try addPlugins([ExamplePlugins.swiftByURL], to: folder)
+        let events = """
+              hello:
+                pipeline:
+                  - id: greet
+                    action: hello
+                    params: { greeting: Hej, name: "{{payload.name}}" }
+            """
+        let config = try parseConfig(configHead + "\nevents:\n" + events)
+        let h = EngineHarness(engine: try Engine(settings: config, pluginsDirectory: folder, logger: quietLogger))
+        let plugin = try #require(h.engine.plugins.plugins.first { $0.name == "hello" })
+        #expect(plugin.abiVersion == "1.\(GD_ABI_MINOR)")
+        let (ada, client) = h.connect("ada")
+        h.send(#"{"event":"hello","payload":{"name":"Ada"}}"#, from: ada)
+        #expect(await client.nextFrame()?["payload"] == .object([("text", .string("Hej, Ada!")), ("by", .string("ada"))]))
     }
 
     @Test func theSwiftPluginChecksItsStaticParamsAtStartUp() throws {
