@@ -14,7 +14,8 @@ let package = Package(
         .library(name: "HelloPlugin", type: .dynamic, targets: ["HelloPlugin"])
     ],
     dependencies: [
-        // In your own package: .package(url: "<the GoDispatch repository>", from: "…") and the same product.
+        // In your own package: .package(url: "https://github.com/<owner>/godispatch.git", from: "0.12.0") and
+        // .product(name: "GoDispatchPluginKit", package: "godispatch") (scripts/build-plugin-by-url.sh builds it so).
         .package(path: "../../PluginKit")
     ],
     targets: [
