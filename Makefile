@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence GoDispatchHistory
 
-.PHONY: build run demo test test-python clean examples benchmarks bench bench-history bench-api fuzz test-tsan soak
+.PHONY: build run demo install dist test test-python clean examples benchmarks bench bench-history bench-api fuzz test-tsan soak
 
 ## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak and
 ## dist/bin/godispatch-bench-api) and dist/plugins/*.so
@@ -18,6 +18,23 @@ build:
 ## run: build, then serve config.yaml on 127.0.0.1:8080
 run: build
 	$(DIST)/bin/godispatch serve --config config.yaml
+
+## install: release build, then install under PREFIX (default /usr/local; DESTDIR stages it elsewhere):
+## bin/godispatch, lib/godispatch/plugins, include/godispatch, etc/godispatch/config.yaml, lib/systemd/system
+PREFIX ?= /usr/local
+install: build
+	scripts/install.sh "$(PREFIX)" "$$($(SWIFT) build -c release --show-bin-path)"
+
+## dist: release build, then dist/godispatch-<version>-linux-<arch>.tar.gz: the `make install` layout for
+## /opt/godispatch (extract it at /), stripped, with the Swift runtime libraries (no toolchain needed to run)
+VERSION := $(shell sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/GoDispatchCore/Version.swift)
+ARCH    := $(shell uname -m)
+dist: build
+	@rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage
+	DESTDIR="$(CURDIR)/$(DIST)/stage" WITH_SWIFT_RUNTIME=1 scripts/install.sh /opt/godispatch "$$($(SWIFT) build -c release --show-bin-path)"
+	tar -C $(DIST)/stage -czf $(DIST)/godispatch-$(VERSION)-linux-$(ARCH).tar.gz opt
+	@rm -rf $(DIST)/stage
+	@echo "built $(DIST)/godispatch-$(VERSION)-linux-$(ARCH).tar.gz ($$(du -h $(DIST)/godispatch-$(VERSION)-linux-$(ARCH).tar.gz | cut -f1))"
 
 ## demo: the chat demo (Examples/chat-web): the server on its config, the page and a dev-only token issuer;
 ## prints the URLs (chat and /admin dashboard); Ctrl-C stops everything

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GoDispatchCore
 
 /// `godispatch`: the configuration-driven WebSocket engine.
 @main
@@ -6,6 +7,7 @@ struct GoDispatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "godispatch",
         abstract: "A configuration-driven real-time WebSocket engine.",
+        version: GoDispatchVersion.current,
         subcommands: [
             ServeCommand.self, ValidateCommand.self, TokenCommand.self, PluginsCommand.self, ConnectCommand.self,
             SimulateCommand.self, APICommand.self,

@@ -139,10 +139,13 @@ def probe(ws):
         frames.append(frame)
 
 
-def start(config, plugins, env=None, api=False, extra_args=()):
-    """Starts `godispatch serve` and reads its log until the listeners are named. Returns a Server whose
-    log keeps filling from a background thread (so the server never blocks on a full pipe)."""
-    args = [str(BINARY), "serve", "--config", str(config), "--plugins", str(plugins), "--port", "0"]
+def start(config, plugins, env=None, api=False, extra_args=(), binary=BINARY):
+    """Starts `godispatch serve` (`binary`; `plugins` None: the config's own plugins directory) and reads its
+    log until the listeners are named. Returns the process, the ports and the log, which keeps filling from
+    a background thread (so the server never blocks on a full pipe)."""
+    args = [str(binary), "serve", "--config", str(config), "--port", "0"]
+    if plugins is not None:
+        args += ["--plugins", str(plugins)]
     if api:
         args += ["--api-port", "0"]
     args += list(extra_args)
