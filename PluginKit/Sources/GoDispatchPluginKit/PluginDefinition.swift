@@ -161,3 +161,36 @@ private let invokeTrampoline:
                 return failure.status
             }
         }
+
+extension ActionDefinition {
+    /// An action whose steps keep a state of type `State`: `instantiate` (once per step, at config load)
+    /// returns it, and `invoke` (per message) receives it typed — no cast in the plugin.
+    ///
+    /// ```swift
+    /// final class Greeting: Sendable { let text: String; init(_ text: String) { self.text = text } }
+    ///
+    /// let greet = ActionDefinition.stateful(
+    ///     name: "greet", description: "Greets the sender",
+    ///     instantiate: { config throws(ActionError) in Greeting(config.literalString("text") ?? "Hello") },
+    ///     invoke: { call, greeting in
+    ///         call.setResult(json: "{\"text\":\(JSONString.quote(greeting.text))}")
+    ///         return .ok
+    ///     })
+    /// ```
+    public static func stateful<State: StepState>(
+        name: String, description: String, needsOrigin: Bool = false,
+        instantiate: @escaping @Sendable (StepConfig) throws(ActionError) -> State,
+        invoke: @escaping @Sendable (ActionCall, State) -> ActionOutcome
+    ) -> ActionDefinition {
+        ActionDefinition(
+            name: name, description: description, needsOrigin: needsOrigin,
+            instantiate: { config throws(ActionError) in try instantiate(config) },
+            invoke: { call, state in
+                // The engine passes what this step's instantiate returned; anything else is a kit bug.
+                guard let state = state as? State else {
+                    return .failure(.failed("\(name): the step's state is missing (was it instantiated?)"))
+                }
+                return invoke(call, state)
+            })
+    }
+}
