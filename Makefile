@@ -41,12 +41,14 @@ dist: build
 demo: build
 	scripts/demo.sh
 
-## examples: build the example plugins (a Swift package and a C file) that the tests load, and the Swift one
-## again as a third party would: against a tagged clone of this repository by URL and version
+## examples: build the example plugins (a Swift package and a C file) that the tests load, the Swift one
+## again as a third party would (against a tagged clone of this repository by URL and version), and every
+## Swift snippet of docs/PLUGINS.md as one plugin the same way
 examples:
 	$(SWIFT) build -c release --package-path Examples/hello-plugin
 	$(MAKE) -C Examples/c-plugin
 	scripts/build-plugin-by-url.sh
+	python3 scripts/build-doc-snippets.py
 
 ## test: build everything (plugins, fixtures and examples included) and run the test suite, then the
 ## Python witness tests (clients others wrote, in the .venv that scripts/python-venv.sh makes)

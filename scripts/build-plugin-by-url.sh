@@ -9,11 +9,16 @@ work="$root/.build-url"
 version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' "$root/Sources/GoDispatchCore/Version.swift")"
 test -n "$version" || { echo "build-plugin-by-url: no version in Sources/GoDispatchCore/Version.swift" >&2; exit 1; }
 
-# A clone named like the repository (SwiftPM names a URL dependency after the URL's last component).
-rm -rf "$work/godispatch"
-mkdir -p "$work"
-git clone -q --no-hardlinks "$root" "$work/godispatch"
-git -C "$work/godispatch" tag "$version"
+# A clone named like the repository (SwiftPM names a URL dependency after the URL's last component), in a
+# folder per commit: SwiftPM caches repositories by URL, so a new HEAD under an old URL would resolve the
+# cached tag. `$work/godispatch` links to the current one (scripts/build-doc-snippets.py uses it).
+commit="$(git -C "$root" rev-parse --short=12 HEAD)"
+clone="$work/clones/$commit/godispatch"
+rm -rf "$work/clones" "$work/godispatch"
+mkdir -p "$(dirname "$clone")"
+git clone -q --no-hardlinks "$root" "$clone"
+git -C "$clone" tag "$version"
+ln -sfn "$clone" "$work/godispatch"
 
 plugin="$work/hello-plugin"
 mkdir -p "$plugin"
@@ -30,7 +35,7 @@ let versionScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 let package = Package(
     name: "hello-plugin",
     products: [.library(name: "HelloPlugin", type: .dynamic, targets: ["HelloPlugin"])],
-    dependencies: [.package(url: "file://$work/godispatch", from: "$version")],
+    dependencies: [.package(url: "file://$clone", from: "$version")],
     targets: [
         .target(
             name: "HelloPlugin",

@@ -11,6 +11,8 @@ enum ExamplePlugins {
     /// The same plugin built in a package that depends on GoDispatch by URL and version
     /// (`scripts/build-plugin-by-url.sh`, from a tagged clone).
     static let swiftByURL = "\(repositoryRoot)/.build-url/hello-plugin/.build/release/libHelloPlugin.so"
+    /// Every Swift snippet of docs/PLUGINS.md, built as one plugin (`scripts/build-doc-snippets.py`).
+    static let guideSnippets = "\(repositoryRoot)/.build-url/doc-snippets/.build/release/libHelloPlugin.so"
     static let c = "\(repositoryRoot)/Examples/c-plugin/libshout.so"
 
     static func require(_ path: String) throws {
@@ -77,6 +79,45 @@ struct ExamplePluginTests {
         let (ada, client) = h.connect("ada")
         h.send(#"{"event":"hello","payload":{"name":"Ada"}}"#, from: ada)
         #expect(await client.nextFrame()?["payload"] == .object([("text", .string("Hej, Ada!")), ("by", .string("ada"))]))
+    }
+
+    @Test func theGuidesSnippetsBuildOnePluginWhoseActionsDoWhatTheGuideSays() async throws {
+        try ExamplePlugins.require(ExamplePlugins.guideSnippets)
+        let folder = try makePluginDirectory(bundledPlugins)
+        try addPlugins([ExamplePlugins.guideSnippets], to: folder)
+        let events = """
+              greet:
+                pipeline:
+                  - id: hi
+                    action: hello
+                    params: { greeting: Hello, name: "{{payload.name}}" }
+                  - action: _notify_origin
+                    params: { event: greeted, payload: "{{steps.hi.text}}" }
+              gold:
+                pipeline:
+                  - action: vip
+                  - action: _notify_origin
+                    params: { event: welcome }
+              label:
+                pipeline:
+                  - id: t
+                    action: tag
+                    params: { tags: [news, "{{payload.topic}}"], meta: { source: web, priority: 2 } }
+                  - action: _notify_origin
+                    params: { event: tagged, payload: { tags: "{{steps.t.tags}}", priority: "{{steps.t.priority}}" } }
+            """
+        let config = try parseConfig(configHead + "\nevents:\n" + events)
+        let h = EngineHarness(engine: try Engine(settings: config, pluginsDirectory: folder, logger: quietLogger))
+        let (ada, client) = h.connect("ada")
+        h.send(#"{"event":"greet","payload":{"name":"Ada"}}"#, from: ada)
+        #expect(await client.nextFrame()?["payload"] == .string("Hello, Ada!"))
+        h.send(#"{"event":"gold","id":"g1"}"#, from: ada)
+        let refused = try #require(await client.nextFrame())
+        #expect(refused.errorCode == "forbidden" && refused["payload"]?["message"] == .string("this room is for gold members"))
+        h.send(#"{"event":"label","payload":{"topic":"swift"}}"#, from: ada)
+        #expect(
+            await client.nextFrame()?["payload"]
+                == .object([("tags", .array([.string("news"), .string("swift")])), ("priority", .number("2"))]))
     }
 
     @Test func theSwiftPluginChecksItsStaticParamsAtStartUp() throws {
