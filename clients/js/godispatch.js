@@ -86,6 +86,14 @@ export function tokenExpiry(token) {
   }
 }
 
+/** `url` as an absolute ws:// or wss:// URL: a relative one (`/ws`) is taken from the page's origin. */
+function socketURL(url) {
+  const absolute = new URL(url, globalThis.location?.href);
+  absolute.protocol = absolute.protocol.replace(/^http/, 'ws');
+  if (!/^wss?:$/.test(absolute.protocol)) throw new TypeError(`connect: ${url} is not a WebSocket URL`);
+  return absolute.toString();
+}
+
 /** A client message; `target` and `payload` are left out when null or undefined. */
 function message(event, target, payload) {
   const out = { event };
@@ -97,13 +105,13 @@ function message(event, target, payload) {
 /**
  * Opens a client; it starts connecting once the calling code has run, so handlers added right after
  * connect() see every event.
- * @param {string} url  e.g. `wss://chat.example.com/ws` (the token is added as `?token=`)
+ * @param {string} url  e.g. `wss://chat.example.com/ws`, or `/ws` on the page's origin (the token is added as `?token=`)
  * @param {ConnectOptions} options  `token` or `getToken` is required
  * @returns {GoDispatchClient}
  */
 export function connect(url, options) {
   const client = new GoDispatchClient(url, options);
-  queueMicrotask(() => client.open()); // after the caller's on() calls, so they see the first `connecting`
+  queueMicrotask(() => client.state === 'idle' && client.open()); // after the caller's on() calls
   return client;
 }
 
@@ -115,7 +123,7 @@ export class GoDispatchClient {
    */
   constructor(url, options = {}) {
     if (!options.token && !options.getToken) throw new TypeError('connect: give `token` or `getToken`');
-    this.url = url;
+    this.url = socketURL(url);
     this._o = { ...DEFAULTS, ...options };
     this._WebSocket = options.WebSocket || globalThis.WebSocket;
     /** @type {'idle'|'connecting'|'connected'|'disconnected'|'closed'} */
@@ -125,6 +133,7 @@ export class GoDispatchClient {
     this._queue = []; // [{message, pending}] waiting for a connection
     this._rooms = new Map(); // room → {payload, offset, epoch, sentSince, members, waiters}
     this._seq = 0;
+    this._idPrefix = Math.random().toString(36).slice(2, 8); // ids never look like another client's
     this._generation = 0; // bumps on every attempt: callbacks of an older socket do nothing
     this._attempt = 0;
     this._ws = null;
@@ -214,20 +223,26 @@ export class GoDispatchClient {
     }
     if (generation !== this._generation) return;
     this._token = token;
-    const url = new URL(this.url, globalThis.location?.href);
+    const url = new URL(this.url);
     url.searchParams.set('token', token);
-    const ws = new this._WebSocket(url.toString());
+    let ws;
+    try {
+      ws = new this._WebSocket(url.toString());
+    } catch (error) {
+      return this._lost(0, `WebSocket: ${error && error.message}`);
+    }
     this._ws = ws;
     let openedAt = 0;
     ws.onopen = () => {
       if (generation !== this._generation) return;
       openedAt = Date.now();
       this.state = 'connected';
-      this._emit('connected', { reconnect: this._everConnected === true });
-      this._everConnected = true;
+      // Rooms first, so queued messages and those the `connected` handlers send find them joined.
       for (const [room, st] of this._rooms) this._sendJoin(room, st);
       for (const { message, pending } of this._queue.splice(0)) this._write(message, pending);
       this._scheduleRefresh(token);
+      this._emit('connected', { reconnect: this._everConnected === true });
+      this._everConnected = true;
     };
     ws.onmessage = (event) => {
       if (generation !== this._generation) return;
@@ -302,7 +317,7 @@ export class GoDispatchClient {
   }
 
   _request(message, timeout = this._o.requestTimeout, match) {
-    const id = `r${++this._seq}`;
+    const id = `${this._idPrefix}-${++this._seq}`;
     return new Promise((resolve, reject) => {
       const pending = { resolve, reject, match, sent: false };
       pending.timer = setTimeout(() => {
