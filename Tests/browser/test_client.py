@@ -27,10 +27,12 @@ def test_two_tabs_chat_and_see_each_other(open_tab):
     said = b.js("h.frames.find(f => f.event === 'chat.message' && f.payload.text === 'hello bob')")
     assert said["from"] == alice and said["target"] == room and isinstance(said["offset"], int)
 
-    # Presence: alice's member map learns bob (a _presence diff, or the state in bob's... alice's _joined),
-    # and loses him when his tab closes its client.
+    # Presence: alice's member map (from her _joined) learns bob from a _presence diff, and loses him
+    # when his tab closes its client.
     a.wait("h.client.presence(arguments[0]).has(arguments[1])", "alice's presence to list bob", room, bob)
     assert a.js("[...h.client.presence(arguments[0]).keys()].sort()", room) == sorted([alice, bob])
+    members = b.call("who", room)["ok"]  # room.who → _presence_state
+    assert sorted(members) == sorted([alice, bob]) and members[alice]["connections"] == 1, members
     b.js("h.client.close()")
     a.wait("!h.client.presence(arguments[0]).has(arguments[1])", "alice's presence to drop bob", room, bob)
 
@@ -70,6 +72,42 @@ def test_dropped_tab_reconnects_and_recovers_what_it_missed(open_tab, server):
     offsets = a.js("h.frames.filter(f => f.event === 'chat.message').map(f => f.offset)")
     assert offsets == sorted(set(offsets)), offsets
     assert a.log("recovery_failed") == [] and len(a.log("connected")) == 2
+
+
+def test_a_rejoin_that_cannot_recover_says_so(open_tab, server):
+    room, uma = fresh("chat:lost"), fresh("uma")
+    a = open_tab()
+    a.start(uma)
+    a.call("join", room)
+    server.api("publish", {"room": room, "event": "chat.message", "payload": {"text": "seen"}})
+    a.wait("texts(arguments[0]).includes('seen')", "uma to get 'seen'", room)
+    a.js("hold()")
+    server.api("disconnect", {"user": uma})  # the API's default code, 1000
+    a.wait("h.waiting", "uma's client to try to reconnect")
+    server.api("publish", {"room": room, "event": "chat.message", "payload": {"text": "gone"}})
+    server.api("history_remove", {"room": room})  # what uma missed is no longer held
+    a.js("release()")
+    a.wait("h.log.some(e => e.type === 'recovery_failed')", "recovery_failed after the re-join")
+    failed = a.log("recovery_failed")[0]
+    assert failed["room"] == room and failed["recovered"] is False and failed["since"]["offset"] >= 1, failed
+    position = a.js("h.client.position(arguments[0])", room)  # carries on from the top (or later: room.joined)
+    assert position["epoch"] == failed["epoch"] and position["offset"] >= failed["offset"], (position, failed)
+    assert a.texts(room) == ["seen"]
+
+
+def test_a_request_in_flight_rejects_when_the_connection_drops(open_tab, server):
+    vera = fresh("vera")
+    a = open_tab()
+    a.start(vera)
+    # Joining a room without history sends nothing back: the request waits until the connection drops.
+    a.js("void h.client.request('room.join', 'plain', {quiet: true}, {timeout: 120000})"
+         ".then(() => h.outcome = 'resolved', e => h.outcome = e.code)")  # void: execute_script would await it
+    assert a.js("h.client.state") == "connected"  # so the request went out at once
+    server.api("disconnect", {"user": vera})
+    a.wait("h.outcome", "the request to settle")
+    assert a.js("h.outcome") == "disconnected"
+    a.wait("h.client.state === 'connected' && h.log.filter(e => e.type === 'connected').length === 2",
+           "the client to reconnect")
 
 
 def test_expiring_token_is_refreshed_without_a_disconnect(open_tab, server):
