@@ -105,7 +105,7 @@ function message(event, target, payload) {
 /**
  * Opens a client; it starts connecting once the calling code has run, so handlers added right after
  * connect() see every event.
- * @param {string} url  e.g. `wss://chat.example.com/ws`, or `/ws` on the page's origin (the token is added as `?token=`)
+ * @param {string} url  `wss://chat.example.com/ws`, or `/ws` on the page's origin; the token goes in `?token=`
  * @param {ConnectOptions} options  `token` or `getToken` is required
  * @returns {GoDispatchClient}
  */
@@ -136,6 +136,7 @@ export class GoDispatchClient {
     this._idPrefix = Math.random().toString(36).slice(2, 8); // ids never look like another client's
     this._generation = 0; // bumps on every attempt: callbacks of an older socket do nothing
     this._attempt = 0;
+    this._everConnected = false;
     this._ws = null;
     this._token = options.token || null;
     this._timers = { reconnect: 0, refresh: 0 };
@@ -194,7 +195,7 @@ export class GoDispatchClient {
   /**
    * Closes for good: no reconnect; pending requests reject with `disconnected`. Remembered rooms stay,
    * so open() re-joins them (with recovery).
-   * @param {number} [code=1000]
+   * @param {number} [code=1000]  1000 or 3000–4999 (what a browser may send)
    * @param {string} [reason]
    */
   close(code = 1000, reason = '') {
@@ -241,7 +242,7 @@ export class GoDispatchClient {
       for (const [room, st] of this._rooms) this._sendJoin(room, st);
       for (const { message, pending } of this._queue.splice(0)) this._write(message, pending);
       this._scheduleRefresh(token);
-      this._emit('connected', { reconnect: this._everConnected === true });
+      this._emit('connected', { reconnect: this._everConnected });
       this._everConnected = true;
     };
     ws.onmessage = (event) => {
