@@ -26,7 +26,7 @@ export interface ConnectOptions {
   maxReconnectDelay?: number;
   /** A connection that lasted this many ms (default 5000) starts the backoff over. */
   stableAfter?: number;
-  /** Refresh this many ms before `exp` (default 30000; at most a quarter of the token's remaining life). */
+  /** Refresh this many ms before `exp` (default 60000; at most a quarter of the token's remaining life). */
   refreshMargin?: number;
   /** Default timeout of request(), join() and who() in ms (default 10000). */
   requestTimeout?: number;

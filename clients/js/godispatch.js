@@ -20,7 +20,7 @@
  * @property {number} [minReconnectDelay=500]   ms; backoff base (full jitter: a random delay in [0, base·2^attempt))
  * @property {number} [maxReconnectDelay=20000] ms; backoff cap
  * @property {number} [stableAfter=5000]  ms a connection must last for the backoff to start over
- * @property {number} [refreshMargin=30000] ms before `exp` to refresh (at most a quarter of the token's remaining life)
+ * @property {number} [refreshMargin=60000] ms before `exp` to refresh (at most a quarter of the token's remaining life)
  * @property {number} [requestTimeout=10000] ms; default timeout of request() and join()
  * @property {number} [maxQueued=1000]  messages kept while not connected; more throw `queue_full`
  * @property {string} [joinEvent="room.join"]  the event join() sends; its `_join` step takes
@@ -35,7 +35,7 @@ const DEFAULTS = {
   minReconnectDelay: 500,
   maxReconnectDelay: 20000,
   stableAfter: 5000,
-  refreshMargin: 30000,
+  refreshMargin: 60000, // Chrome runs the timers of a tab hidden for 5 minutes once a minute
   requestTimeout: 10000,
   maxQueued: 1000,
   joinEvent: 'room.join',
