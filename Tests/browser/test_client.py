@@ -2,7 +2,6 @@
 chat between tabs, reconnect with recovery, token refresh without a disconnect, request/reply."""
 
 import secrets
-import time
 
 import pytest
 
