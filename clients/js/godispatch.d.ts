@@ -78,7 +78,7 @@ export interface ClientEvents {
   joined: JoinedInfo;
   /** A re-join could not recover what was missed: refetch it (from your backend or `room.history`). */
   recovery_failed: JoinedInfo;
-  /** A remembered room's (re-)join was refused; the room is forgotten. */
+  /** A join or re-join was refused (`forbidden`, `room_full`, …); the room is forgotten. */
   join_failed: { room: string; error: GoDispatchError };
   presence: {
     room: string;
