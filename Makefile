@@ -56,6 +56,8 @@ test: examples
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) test-python
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then $(MAKE) test-browser; \
+	else echo "make test: browser tests skipped (apt-get install chromium chromium-driver)"; fi
 
 ## test-python: the Python witness tests against the debug build (run `make test` once first)
 test-python:
@@ -131,3 +133,11 @@ bench-history: build
 	  'godispatch|$(BENCH_PORT)|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout.yaml --port $$PORT --log-level warning' \
 	  'godispatch-history|18107|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout-history.yaml --port $$PORT --log-level warning')" \
 	QUIET_WAIT=$${QUIET_WAIT:-60} $(BENCH_DIR)/run-all.sh
+
+## test-browser: clients/js/godispatch.js in headless Chromium (Debian's chromium and chromium-driver) against
+## the debug build on config.yaml: pytest + Selenium from .venv/browser (scripts/browser-venv.sh)
+.PHONY: test-browser
+test-browser:
+	$(SWIFT) build
+	scripts/browser-venv.sh
+	.venv/browser/bin/python -m pytest -q Tests/browser
