@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "PLUGINS.md"
 WORK = ROOT / ".build-url"
 PACKAGE = WORK / "doc-snippets"
-CLONE = WORK / "godispatch"
+CLONE = (WORK / "godispatch").resolve()  # a link to this commit's tagged clone
 URL = "https://github.com/<owner>/godispatch.git"
 
 
