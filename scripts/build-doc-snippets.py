@@ -57,9 +57,10 @@ def main():
         sys.exit("docs/PLUGINS.md: no manifest or no source snippet found")
     (PACKAGE / "Package.swift").write_text(manifest)
     shutil.copy(ROOT / "Examples" / "hello-plugin" / "exports.map", PACKAGE / "exports.map")
+    # A fresh resolution and build each time: the clone's URL moves with HEAD (SwiftPM's workspace state
+    # remembers the old one).
     (PACKAGE / "Package.resolved").unlink(missing_ok=True)
-    shutil.rmtree(PACKAGE / ".build" / "checkouts" / "godispatch", ignore_errors=True)
-    shutil.rmtree(PACKAGE / ".build" / "repositories", ignore_errors=True)
+    shutil.rmtree(PACKAGE / ".build", ignore_errors=True)
     subprocess.run(["swift", "package", "--package-path", str(PACKAGE), "resolve"], check=True)
     subprocess.run(["swift", "build", "-c", "release", "--package-path", str(PACKAGE)], check=True)
     print(f"built the {files} source snippets of docs/PLUGINS.md: {PACKAGE}/.build/release/libHelloPlugin.so")

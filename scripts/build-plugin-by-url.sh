@@ -45,9 +45,9 @@ let package = Package(
     ]
 )
 SWIFT
-# A fresh resolution each time: the tag moves with HEAD.
-rm -f "$plugin/Package.resolved"
-rm -rf "$plugin/.build/checkouts/godispatch" "$plugin/.build/repositories"
+# A fresh resolution and build each time: the URL moves with HEAD (SwiftPM's workspace state remembers
+# the old one).
+rm -rf "$plugin/Package.resolved" "$plugin/.build"
 swift package --package-path "$plugin" resolve
 swift build -c release --package-path "$plugin"
 echo "built $plugin/.build/release/libHelloPlugin.so against godispatch $version by URL"
