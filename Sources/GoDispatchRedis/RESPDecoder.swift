@@ -76,7 +76,7 @@ public struct RESPDecoder: ByteToMessageDecoder, Sendable {
             guard length >= 0 else { throw .protocolViolation("bulk string length \(length)") }
             guard length <= maxBulkLength else { throw .bulkStringTooLong(length: Int(length), limit: maxBulkLength) }
             let count = Int(length)
-            guard buffer.writerIndex - cursor >= count + 2 else { return nil }
+            guard buffer.writerIndex - cursor - 2 >= count else { return nil }
             guard buffer.getInteger(at: cursor + count, as: UInt16.self) == 0x0D0A else {
                 throw .protocolViolation("bulk string of \(count) bytes not followed by CRLF")
             }
@@ -110,7 +110,7 @@ public struct RESPDecoder: ByteToMessageDecoder, Sendable {
     /// The bytes up to the next CRLF (moving `index` past it), or nil if the CRLF has not arrived yet.
     private func line(in buffer: ByteBuffer, at index: inout Int) throws(RedisError) -> ByteBufferView? {
         let available = buffer.writerIndex - index
-        let window = min(available, maxLineLength + 1)
+        let window = available > maxLineLength ? maxLineLength + 1 : available
         let view = buffer.getSlice(at: index, length: window)!.readableBytesView
         guard let cr = view.firstIndex(of: 0x0D) else {
             if available > maxLineLength { throw .lineTooLong(limit: maxLineLength) }
