@@ -21,7 +21,10 @@ final class ConnectionKeeper: Sendable {
     }
 
     private enum Phase {
-        case idle, connecting, up(any Channel), waiting(Scheduled<Void>), closed
+        case idle, connecting
+        case up(any Channel)
+        case waiting(Scheduled<Void>)
+        case closed
     }
 
     private struct State {

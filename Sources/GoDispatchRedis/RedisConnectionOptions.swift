@@ -8,7 +8,9 @@ public struct RedisConnectionOptions: Sendable {
     public var decoder: RESPDecoder
 
     /// Options; the defaults reconnect 50 ms → 5 s and give up a connect after 5 s.
-    public init(backoff: Backoff = Backoff(), connectTimeout: Duration = .seconds(5), decoder: RESPDecoder = RESPDecoder()) {
+    public init(
+        backoff: Backoff = Backoff(), connectTimeout: Duration = .seconds(5), decoder: RESPDecoder = RESPDecoder()
+    ) {
         self.backoff = backoff
         self.connectTimeout = connectTimeout
         self.decoder = decoder

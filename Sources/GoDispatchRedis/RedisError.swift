@@ -50,7 +50,8 @@ extension RedisError: CustomStringConvertible {
         case .lineTooLong(let limit):
             return "a Redis status line is longer than \(limit) bytes without CRLF: raise maxLineLength"
         case .unexpectedReply(let command, let reply):
-            return "Redis answered \(command) with \(reply), which this client does not expect: check the server version"
+            return
+                "Redis answered \(command) with \(reply), which this client does not expect: check the server version"
         }
     }
 }

@@ -128,7 +128,8 @@ public enum RedisURLError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidPort(let port): return "the Redis URL's port '\(port)' is not a number in 1…65535"
         case .invalidDatabase(let path): return "the Redis URL's database '\(path)' is not a number ≥ 0 (e.g. /0)"
         case .missingPassword:
-            return "the Redis URL has credentials without ':' — write redis://:password@host or redis://user:password@host"
+            return "the Redis URL has credentials without ':' — write redis://:password@host or "
+                + "redis://user:password@host"
         case .invalidPercentEscape: return "the Redis URL's credentials hold a '%' not followed by two hex digits"
         }
     }

@@ -21,8 +21,10 @@ import Testing
         .array([]),
         .array(nil),
         .array([.integer(1), .bulkString(ByteBuffer(string: "x")), .array([.bulkString(nil), .array([])])]),
-        .array([.bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "room")),
-            .bulkString(ByteBuffer(string: String(repeating: "p", count: 300)))]),
+        .array([
+            .bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "room")),
+            .bulkString(ByteBuffer(string: String(repeating: "p", count: 300))),
+        ]),
     ]
 
     static func encoded(_ values: [RESPValue]) -> ByteBuffer {
@@ -92,7 +94,8 @@ import Testing
         let mixed: RedisCommand = ["PUBLISH", .string("room"), .buffer(payload), .bytes([0, 1]), 42, .integer(-7)]
         #expect(
             String(buffer: mixed.bytes)
-                == "*6\r\n$7\r\nPUBLISH\r\n$4\r\nroom\r\n$16\r\n0123456789abcdef\r\n$2\r\n\u{0}\u{1}\r\n$2\r\n42\r\n$2\r\n-7\r\n")
+                == "*6\r\n$7\r\nPUBLISH\r\n$4\r\nroom\r\n$16\r\n0123456789abcdef\r\n"
+                + "$2\r\n\u{0}\u{1}\r\n$2\r\n42\r\n$2\r\n-7\r\n")
         var bytes = mixed.bytes
         let decoded = try RESPDecoder().decode(&bytes)
         #expect(decoded?.array?.count == 6)

@@ -92,17 +92,18 @@ import Testing
         defer { server.stop() }
         let states = EventLog<RedisConnection.State>()
         let connection = RedisConnection(
-            url: server.url(), options: RedisConnectionOptions(backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200))),
+            url: server.url(),
+            options: RedisConnectionOptions(backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200))),
             logger: quietLogger, onStateChange: { states.record($0) })
         try await connection.connect()
-        #expect(await states.next(.connected))
+        try #require(await states.next(.connected))
         _ = try await connection.execute(["SET", "before", "1"])
 
         // A command in flight when Redis goes away fails with connectionLost, it does not hang.
         let blocked = connection.send(["BLPOP", "never", "0"])
         server.stop()
         await #expect(throws: RedisError.connectionLost) { try await blocked.get() }
-        #expect(await states.next(.disconnected))
+        try #require(await states.next(.disconnected))
 
         // While down: every command fails at once.
         let clock = ContinuousClock()
@@ -113,11 +114,11 @@ import Testing
         #expect(clock.now - started < .seconds(5))
 
         try await server.restart()
-        #expect(await states.next(.connected), "reconnects by itself once Redis is back on the same port")
+        try #require(await states.next(.connected), "reconnects by itself once Redis is back on the same port")
         #expect(try await connection.execute(["PING"]) == .simpleString("PONG"))
         #expect(try await connection.execute(["GET", "before"]) == .bulkString(nil), "no persistence: a new server")
         await connection.close()
-        #expect(await states.next(.disconnected))
+        try #require(await states.next(.disconnected))
     }
 
     @Test func usableFromManyTasksAtOnce() async throws {

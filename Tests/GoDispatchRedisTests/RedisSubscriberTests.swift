@@ -10,7 +10,8 @@ struct Delivery: Sendable, Equatable {
 }
 
 @Suite(.serialized) struct RedisSubscriberTests {
-    static let fastBackoff = RedisConnectionOptions(backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200)))
+    static let fastBackoff = RedisConnectionOptions(
+        backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200)))
 
     @Test func deliversMessagesOfChannelsAndPatterns() async throws {
         let server = try await RedisServerProcess.start()
@@ -18,7 +19,9 @@ struct Delivery: Sendable, Equatable {
         let messages = EventLog<Delivery>()
         let subscriber = RedisSubscriber(
             url: server.url(), logger: quietLogger,
-            onMessage: { channel, payload in messages.record(Delivery(channel: channel, payload: String(buffer: payload))) })
+            onMessage: { channel, payload in
+                messages.record(Delivery(channel: channel, payload: String(buffer: payload)))
+            })
         try await subscriber.connect()
         try await subscriber.subscribe(channel: "room.a")
         try await subscriber.subscribe(.pattern("chat.*")).get()
@@ -44,24 +47,27 @@ struct Delivery: Sendable, Equatable {
         let states = EventLog<RedisSubscriber.State>()
         let subscriber = RedisSubscriber(
             url: server.url(), options: Self.fastBackoff, logger: quietLogger,
-            onMessage: { channel, payload in messages.record(Delivery(channel: channel, payload: String(buffer: payload))) },
+            onMessage: { channel, payload in
+                messages.record(Delivery(channel: channel, payload: String(buffer: payload)))
+            },
             onStateChange: { states.record($0) })
         try await subscriber.connect()
-        #expect(await states.next(.up))
+        try #require(await states.next(.up))
         let rooms = (0..<50).map { "room.\($0)" }
         for room in rooms { try await subscriber.subscribe(channel: room) }
         let publisher = RedisConnection(url: server.url(), logger: quietLogger)
         try await publisher.connect()
 
         #expect(try await publisher.execute(["CLIENT", "KILL", "TYPE", "pubsub"]).int == 1)
-        #expect(await states.next(.down))
-        #expect(await states.next(.up), "back up after re-subscribing")
+        try #require(await states.next(.down))
+        try #require(await states.next(.up), "back up after re-subscribing")
         // Up means every channel is confirmed again: each one hears a message published now.
         for room in rooms {
             #expect(try await publisher.execute(RedisCommand(["PUBLISH", room, "after-\(room)"])).int == 1)
         }
         for room in rooms {
-            #expect(await messages.next(Delivery(channel: room, payload: "after-\(room)")))
+            // One missing message is enough to fail; do not wait out the timeout 50 times.
+            try #require(await messages.next(Delivery(channel: room, payload: "after-\(room)")))
         }
         await subscriber.close()
         await publisher.close()
@@ -74,16 +80,18 @@ struct Delivery: Sendable, Equatable {
         let states = EventLog<RedisSubscriber.State>()
         let subscriber = RedisSubscriber(
             url: server.url(password: "pw"), options: Self.fastBackoff, logger: quietLogger,
-            onMessage: { channel, payload in messages.record(Delivery(channel: channel, payload: String(buffer: payload))) },
+            onMessage: { channel, payload in
+                messages.record(Delivery(channel: channel, payload: String(buffer: payload)))
+            },
             onStateChange: { states.record($0) })
         try await subscriber.connect()
         try await subscriber.subscribe(channel: "early")
 
         server.stop()
-        #expect(await states.next(.down))
+        try #require(await states.next(.down))
         let late = subscriber.subscribe(.channel("late"))  // remembered, confirmed after the reconnect
         try await server.restart()
-        #expect(await states.next(.up))
+        try #require(await states.next(.up))
         try await late.get()
 
         let publisher = RedisConnection(url: server.url(password: "pw"), logger: quietLogger)

@@ -6,7 +6,9 @@ import Testing
     @Test func parsesEveryForm() throws {
         #expect(try RedisURL("redis://localhost") == RedisURL(host: "localhost"))
         #expect(try RedisURL("redis://10.0.0.5:6380/") == RedisURL(host: "10.0.0.5", port: 6380))
-        #expect(try RedisURL("redis://:s3cret@cache:7000/2") == RedisURL(host: "cache", port: 7000, password: "s3cret", database: 2))
+        #expect(
+            try RedisURL("redis://:s3cret@cache:7000/2")
+                == RedisURL(host: "cache", port: 7000, password: "s3cret", database: 2))
         #expect(
             try RedisURL("redis://app:p%40ss:w@cache/3")
                 == RedisURL(host: "cache", user: "app", password: "p@ss:w", database: 3))

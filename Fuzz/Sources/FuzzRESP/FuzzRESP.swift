@@ -42,7 +42,8 @@ public func fuzzRESP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         var encoded = ByteBuffer()
         RESPEncoder.writeValue(value, into: &encoded)
         let again = try? unlimited.decode(&encoded)
-        fuzzCheck(again == value && encoded.readableBytes == 0, "\(value) re-encoded decodes to \(String(describing: again))")
+        fuzzCheck(
+            again == value && encoded.readableBytes == 0, "\(value) re-encoded decodes to \(String(describing: again))")
     }
     return 0
 }
