@@ -5,7 +5,7 @@ import Testing
 @testable import GoDispatchRedis
 
 /// End to end against real `redis-server` processes; serialized so the busy machine runs one server at a time.
-@Suite(.serialized) struct RedisConnectionTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RedisConnectionTests {
     @Test func setGetAndNulls() async throws {
         let server = try await RedisServerProcess.start()
         defer { server.stop() }

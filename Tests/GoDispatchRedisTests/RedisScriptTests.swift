@@ -3,7 +3,7 @@ import Testing
 
 @testable import GoDispatchRedis
 
-@Suite(.serialized) struct RedisScriptTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RedisScriptTests {
     @Test func runsByShaAndReloadsAfterScriptFlush() async throws {
         let server = try await RedisServerProcess.start()
         defer { server.stop() }

@@ -9,7 +9,7 @@ struct Delivery: Sendable, Equatable {
     var payload: String
 }
 
-@Suite(.serialized) struct RedisSubscriberTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RedisSubscriberTests {
     static let fastBackoff = RedisConnectionOptions(
         backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200)))
 
