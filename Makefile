@@ -97,10 +97,10 @@ TSAN_LINK := $(foreach s,$(TSAN_EXPORTS),-Xlinker --export-dynamic-symbol=$(s))
 
 ## fuzz: build the libFuzzer targets of Fuzz/ (their own package, ASan + coverage, into .build-fuzz) and
 ## run each for FUZZ_SECONDS (default 60), one at a time; FUZZ_TARGETS picks some of: frame json envelope
-## template condition config. New corpus entries go to .build-fuzz/work/corpus (Fuzz/Corpus holds the
+## template condition config resp. New corpus entries go to .build-fuzz/work/corpus (Fuzz/Corpus holds the
 ## committed seeds); crash inputs to the directory it names. Fails if any target crashed.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= frame json envelope template condition config
+FUZZ_TARGETS ?= frame json envelope template condition config resp
 fuzz:
 	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" Fuzz/run.sh
 

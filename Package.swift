@@ -50,6 +50,7 @@ let package = Package(
         .library(name: "GoDispatchCore", targets: ["GoDispatchCore"]),
         .library(name: "GoDispatchServer", targets: ["GoDispatchServer"]),
         .library(name: "GoDispatchClient", targets: ["GoDispatchClient"]),
+        .library(name: "GoDispatchRedis", targets: ["GoDispatchRedis"]),
         .executable(name: "godispatch", targets: ["godispatch"]),
         .executable(name: "godispatch-soak", targets: ["godispatch-soak"]),
         .executable(name: "godispatch-bench-api", targets: ["godispatch-bench-api"]),
@@ -101,6 +102,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        /// The project's own small Redis client (RESP2, pipelining, pub/sub, scripts), the base of the Redis broker.
+        .target(
+            name: "GoDispatchRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -165,6 +175,16 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        /// Codec and value tests, then end to end against real `redis-server` processes the tests start.
+        .testTarget(
+            name: "GoDispatchRedisTests",
+            dependencies: [
+                "GoDispatchRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ] + kitTargets + bundled.map(\.target) + fixtures.map(\.target)

@@ -35,5 +35,6 @@ let package = Package(
         fuzzTarget("FuzzTemplate", ["GoDispatchCore"]),
         fuzzTarget("FuzzCondition", ["GoDispatchCore"]),
         fuzzTarget("FuzzConfig", ["GoDispatchCore"]),
+        fuzzTarget("FuzzRESP", ["GoDispatchRedis", "NIOCore"]),
     ]
 )

@@ -4,7 +4,7 @@
 # crash inputs go to a directory named at the end. Exits 1 if any target crashed or failed to build.
 #
 #   FUZZ_SECONDS   seconds per target (default 60)
-#   FUZZ_TARGETS   which targets (default: all): frame json envelope template condition config
+#   FUZZ_TARGETS   which targets (default: all): frame json envelope template condition config resp
 #   FUZZ_WORK      scratch directory for corpora, logs and artifacts (default .build-fuzz/work)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang (default 20)
 #   FUZZ_JOBS      `swift build -j` (default 1: the machine is shared)
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-frame json envelope template condition config}
+TARGETS=${FUZZ_TARGETS:-frame json envelope template condition config resp}
 WORK=${FUZZ_WORK:-.build-fuzz/work}
 SCRATCH=.build-fuzz
 RUN=$(date +%Y%m%d-%H%M%S)
@@ -28,13 +28,14 @@ product() {
     template) echo FuzzTemplate ;;
     condition) echo FuzzCondition ;;
     config) echo FuzzConfig ;;
+    resp) echo FuzzRESP ;;
     *) return 1 ;;
     esac
 }
 
 for target in $TARGETS; do
     product "$target" >/dev/null || {
-        echo "make fuzz: unknown target '$target'; known: frame json envelope template condition config" >&2
+        echo "make fuzz: unknown target '$target'; known: frame json envelope template condition config resp" >&2
         exit 2
     }
 done
