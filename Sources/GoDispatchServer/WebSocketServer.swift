@@ -100,7 +100,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
                 .writeBufferWaterMark,
                 value: .init(low: settings.maxOutboundBytes / 2, high: settings.maxOutboundBytes))
             .childChannelInitializer { [self] channel in initialize(channel) }
-        let channel = try await Self.bind(bootstrap, host: host ?? settings.host, port: port ?? settings.port, for: .server)
+        let channel = try await Self.bind(
+            bootstrap, host: host ?? settings.host, port: port ?? settings.port, for: .server)
         serverChannel.withLock { $0 = channel }
         readiness.markReady()
         let address = channel.localAddress!
@@ -135,7 +136,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         var bound: [any Channel] = []
         do {
             for address in addresses where address.port != 0 {
-                let bootstrap = ServerBootstrap(group: group).serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                let bootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 bound.append(try await bind(bootstrap, host: address.host, port: address.port, for: address.listener))
             }
         } catch {

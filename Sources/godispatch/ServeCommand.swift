@@ -96,7 +96,9 @@ struct ServeCommand: AsyncParsableCommand {
                 let apiServer = APIServer(
                     engine: engine, settings: settings.api, metricsSettings: settings.metrics, readiness: server.readiness,
                     metrics: { metrics.render() },
-                    observe: { method, result, duration in metrics.recordAPIRequest(method: method, result: result, duration: duration) },
+                    observe: { method, result, duration in
+                        metrics.recordAPIRequest(method: method, result: result, duration: duration)
+                    },
                     group: loops, logger: logger)
                 try await apiServer.start()
                 services.append(.init(service: apiServer))

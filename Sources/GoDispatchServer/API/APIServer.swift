@@ -63,13 +63,15 @@ public final class APIServer: Service, Sendable {
     /// address that cannot be bound throws a ``ListenError`` naming it and `api.listen` or `metrics.listen`.
     public func start(host: String? = nil, port: Int? = nil, metricsPort: Int? = nil) async throws {
         if let settings, let routes {
-            let api = try await bind(host: host ?? settings.host, port: port ?? settings.port, routes: routes, for: .api)
+            let api = try await bind(
+                host: host ?? settings.host, port: port ?? settings.port, routes: routes, for: .api)
             apiChannel.withLock { $0 = api }
             logger.notice("API listening", metadata: ["address": "\(api.localAddress!)"])
         }
         if let metricsSettings, let metricsOnly {
             let metrics = try await bind(
-                host: metricsSettings.host, port: metricsPort ?? metricsSettings.port, routes: metricsOnly, for: .metrics)
+                host: metricsSettings.host, port: metricsPort ?? metricsSettings.port, routes: metricsOnly,
+                for: .metrics)
             metricsChannel.withLock { $0 = metrics }
             logger.notice("metrics listening", metadata: ["address": "\(metrics.localAddress!)"])
         }
