@@ -32,7 +32,7 @@ public struct PluginHost: Sendable {
             return [
                 PluginLoadError(
                     file: directory, kind: .unreadableDirectory,
-                    message: "cannot read the plugins directory; check `plugins.directory` or pass --plugins DIR")
+                    message: "cannot be read (missing, or no permission); check `plugins.directory` or pass --plugins DIR")
             ]
         }
         var errors: [PluginLoadError] = []
