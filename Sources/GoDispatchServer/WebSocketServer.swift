@@ -85,7 +85,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     /// Receive buffer sizing: 512 bytes to start, doubling for clients whose reads fill it, up to 64 KiB.
     static let receiveBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
 
-    /// Binds to `host:port` (port 0 picks a free one) and returns the bound address.
+    /// Binds to `host:port` (port 0 picks a free one) and returns the bound address. An address that cannot
+    /// be bound throws a ``ListenError`` naming it and `server.listen`.
     @discardableResult
     public func start(host: String? = nil, port: Int? = nil) async throws -> SocketAddress {
         let bootstrap = ServerBootstrap(group: group)
@@ -99,12 +100,51 @@ public final class WebSocketServer: Service, @unchecked Sendable {
                 .writeBufferWaterMark,
                 value: .init(low: settings.maxOutboundBytes / 2, high: settings.maxOutboundBytes))
             .childChannelInitializer { [self] channel in initialize(channel) }
-        let channel = try await bootstrap.bind(host: host ?? settings.host, port: port ?? settings.port).get()
+        let channel = try await Self.bind(
+            bootstrap, host: host ?? settings.host, port: port ?? settings.port, for: .server)
         serverChannel.withLock { $0 = channel }
         readiness.markReady()
         let address = channel.localAddress!
         logger.notice("listening", metadata: ["address": "\(address)", "path": "\(settings.path)"])
         return address
+    }
+
+    /// Binds `bootstrap` to `host:port` for `listener`; a refusal (address in use, privileged port, unknown
+    /// host…) becomes a ``ListenError`` instead of NIO's raw `bind(descriptor:ptr:bytes:)` error.
+    static func bind(_ bootstrap: ServerBootstrap, host: String, port: Int, for listener: ListenError.Listener)
+        async throws(ListenError) -> any Channel
+    {
+        do {
+            return try await bootstrap.bind(host: host, port: port).get()
+        } catch let error as IOError {
+            throw ListenError(listener: listener, host: host, port: port, errno: error.errnoCode, detail: "\(error)")
+        } catch let error as SocketAddressError {
+            throw ListenError(listener: listener, host: host, port: port, kind: .unresolvedHost, detail: "\(error)")
+        } catch {
+            throw ListenError(listener: listener, host: host, port: port, kind: .other, detail: "\(error)")
+        }
+    }
+
+    /// Binds every address at once, then releases them all: `serve` calls it before loading plugins, so an
+    /// address in use fails start-up at once (and two listeners given one address fail too). Should another
+    /// process take an address between this check and the real bind, that bind throws the same
+    /// ``ListenError``. Port 0 always binds and is skipped.
+    public static func checkAddresses(
+        _ addresses: [(listener: ListenError.Listener, host: String, port: Int)],
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(ListenError) {
+        var bound: [any Channel] = []
+        do {
+            for address in addresses where address.port != 0 {
+                let bootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                bound.append(try await bind(bootstrap, host: address.host, port: address.port, for: address.listener))
+            }
+        } catch {
+            for channel in bound { try? await channel.close() }
+            throw error
+        }
+        for channel in bound { try? await channel.close() }
     }
 
     /// The bound port, once started.
@@ -126,17 +166,22 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             }
         }
         let context = UpgradeContext(handshake: ticket, eventLoop: channel.eventLoop)
-        let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: settings.path)
         let upgrader = WebSocketUpgrader(
             shouldUpgrade: { [self] channel, head in shouldUpgrade(channel, head, context) },
             install: { [self] channel in upgraded(channel, context) }
         )
-        return channel.pipeline.configureHTTPServerPipeline(
-            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in
-                channel.pipeline.removeHandler(fallback, promise: nil)
-            })
-        ).flatMap {
-            channel.pipeline.addHandler(fallback)
+        let path = settings.path
+        // All on the channel's loop, synchronously: the fallback handler never leaves it (the upgrade's
+        // completion runs there too, which its NIOLoopBound checks).
+        return channel.eventLoop.makeCompletedFuture {
+            let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: path)
+            let bound = NIOLoopBound(fallback, eventLoop: channel.eventLoop)
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                    context.pipeline.syncOperations.removeHandler(bound.value, promise: nil)
+                })
+            )
+            try channel.pipeline.syncOperations.addHandler(fallback)
         }
     }
 

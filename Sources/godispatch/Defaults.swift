@@ -33,6 +33,18 @@ enum Defaults {
         }
     }
 
+    /// Checks the plugins directory `serve` and `simulate` will load (`--plugins`, else the config's
+    /// `plugins.directory`) before any plugin loads: one error at the `plugins.directory` line, exit 2.
+    static func checkPluginsDirectory(_ settings: EngineConfig, override: String?) throws {
+        do {
+            try settings.checkPluginsDirectory(override: override)
+        } catch {
+            printErrors(error.description)
+            throw ExitCode(2)
+        }
+    }
+
+    /// Prints `text` (and a newline) to stderr.
     static func printErrors(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

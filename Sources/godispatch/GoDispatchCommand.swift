@@ -17,6 +17,7 @@ struct GoDispatchCommand: AsyncParsableCommand {
 
 /// Options shared by commands that load plugins.
 struct PluginOptions: ParsableArguments {
-    @Option(name: .long, help: "Plugins directory (default: the config's plugins.directory, else <bin>/../plugins).")
+    @Option(
+        name: .long, help: "Plugins directory (default: the config's plugins.directory, itself plugins/ beside the config).")
     var plugins: String?
 }

@@ -4,12 +4,33 @@ import GoDispatchCore
 /// `godispatch plugins`: list the plugins a directory holds, with their actions.
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plugins", abstract: "List plugins, their versions and actions.")
+        commandName: "plugins", abstract: "List plugins, their versions and actions.",
+        discussion: """
+            Examples:
+              godispatch plugins --config config.yaml   # its plugins.directory
+              godispatch plugins --plugins dist/plugins
+            """)
 
-    @OptionGroup var pluginOptions: PluginOptions
+    @Option(name: .long, help: "Plugins directory (default: the --config's plugins.directory, else <bin>/../plugins).")
+    var plugins: String?
+
+    @Option(name: .long, help: "A YAML configuration whose plugins.directory to list.")
+    var config: String?
 
     func run() async throws {
-        let directory = pluginOptions.plugins ?? Defaults.pluginsBesideExecutable
+        let directory: String
+        if let plugins {
+            directory = plugins
+        } else if let config {
+            directory = try Defaults.loadConfig(config).plugins.directory
+        } else {
+            directory = Defaults.pluginsBesideExecutable
+        }
+        // A missing or empty directory is one clear error (where it looked, and the fix), not an empty list.
+        if let problem = PluginHost.checkDirectory(directory) {
+            Defaults.printErrors(problem.description)
+            throw ExitCode(2)
+        }
         var host = PluginHost()
         let errors = host.loadDirectory(directory)
         print("plugins in \(directory):")

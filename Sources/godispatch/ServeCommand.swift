@@ -9,7 +9,15 @@ import ServiceLifecycle
 /// `godispatch serve`: run the server until SIGINT/SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Serve the configuration's events over WebSocket.")
+        commandName: "serve", abstract: "Serve the configuration's events over WebSocket.",
+        discussion: """
+            Before loading any plugin, serve checks that every listen address
+            (server.listen, api.listen, metrics.listen) can be bound and that the
+            plugins directory holds plugins.
+
+            Exit status: 0 after a graceful shutdown (SIGINT/SIGTERM), 2 when it
+            cannot start (configuration, plugins, or an address it cannot bind).
+            """)
 
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
@@ -39,6 +47,16 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = try Defaults.loadConfig(config)
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
+        if let apiPort { settings.api?.port = apiPort }
+        if let metricsPort { settings.metrics?.port = metricsPort }
+        // Before any plugin loads: an address in use or a wrong plugins directory stops start-up at once.
+        do {
+            try await WebSocketServer.checkAddresses(Self.listeners(settings))
+        } catch {
+            Defaults.printErrors(error.description)
+            throw ExitCode(2)
+        }
+        try Defaults.checkPluginsDirectory(settings, override: pluginOptions.plugins)
         let engine: Engine
         let metrics = GoDispatchMetrics(apiMethods: Set(APIServer.methodNames))
         do {
@@ -73,20 +91,38 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // The API starts first and stops last: it answers /ready with 503 while the WebSocket server drains.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if settings.api != nil || settings.metrics != nil {
-            let apiServer = APIServer(
-                engine: engine, settings: settings.api, metricsSettings: settings.metrics, readiness: server.readiness,
-                metrics: { metrics.render() },
-                observe: { method, result, duration in metrics.recordAPIRequest(method: method, result: result, duration: duration) },
-                group: loops, logger: logger)
-            try await apiServer.start(port: apiPort, metricsPort: metricsPort)
-            services.append(.init(service: apiServer))
+        do {
+            if settings.api != nil || settings.metrics != nil {
+                let apiServer = APIServer(
+                    engine: engine, settings: settings.api, metricsSettings: settings.metrics, readiness: server.readiness,
+                    metrics: { metrics.render() },
+                    observe: { method, result, duration in
+                        metrics.recordAPIRequest(method: method, result: result, duration: duration)
+                    },
+                    group: loops, logger: logger)
+                try await apiServer.start()
+                services.append(.init(service: apiServer))
+            }
+            try await server.start()
+        } catch {
+            // A ListenError: an address taken since checkAddresses, say.
+            Defaults.printErrors("\(error)")
+            throw ExitCode(2)
         }
-        try await server.start()
         services.append(.init(service: server))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? await loops.shutdownGracefully()
+    }
+
+    /// The addresses `settings` listens on, each with its listener (port 0 included: it is not checked).
+    static func listeners(_ settings: EngineConfig) -> [(listener: ListenError.Listener, host: String, port: Int)] {
+        var addresses: [(listener: ListenError.Listener, host: String, port: Int)] = [
+            (.server, settings.server.host, settings.server.port)
+        ]
+        if let api = settings.api { addresses.append((.api, api.host, api.port)) }
+        if let metrics = settings.metrics { addresses.append((.metrics, metrics.host, metrics.port)) }
+        return addresses
     }
 }

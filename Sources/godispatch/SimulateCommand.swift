@@ -41,6 +41,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var logger = Logger(label: "godispatch.simulate")
         logger.logLevel = .critical
         let settings = try Defaults.loadConfig(config)
+        try Defaults.checkPluginsDirectory(settings, override: pluginOptions.plugins)
         let report = SimulationReport()
         let engine: Engine
         do {

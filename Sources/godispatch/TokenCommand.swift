@@ -45,9 +45,14 @@ struct TokenCommand: AsyncParsableCommand {
             throw ValidationError("--ttl must be a duration like 30m, 1h or 3600s")
         }
         let permissions = perms.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        // Whole seconds: RFC 7519 allows a fractional NumericDate, but many tools and libraries expect
+        // integers. A lifetime under a second still lasts one.
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let claims = TokenClaims(
-            sub: sub, expires: Date().addingTimeInterval(lifetime), issuedAt: Date(), perms: permissions)
-        let keys = JWTKeyCollection()
+            sub: sub, expires: now.addingTimeInterval(max(1, lifetime.rounded(.up))), issuedAt: now, perms: permissions)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .integerSecondsSince1970
+        let keys = JWTKeyCollection(defaultJWTSerializer: DefaultJWTSerializer(jsonEncoder: encoder))
         await keys.add(hmac: HMACSecret.key(key, algorithm: "HS256"), digestAlgorithm: .sha256)
         print(try await keys.sign(claims))
     }

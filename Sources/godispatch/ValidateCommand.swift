@@ -26,16 +26,22 @@ struct ValidateCommand: AsyncParsableCommand {
         var summary = ""
         do {
             let settings = try ConfigLoader().load(file: config)
-            do {
-                let engine = try Engine(settings: settings, pluginsDirectory: pluginOptions.plugins, logger: logger)
-                let serverEvents = engine.config.serverEvents.count
-                summary = "\(engine.config.events.count) events, "
-                    + (serverEvents > 0 ? "\(serverEvents) server events, " : "")
-                    + "\(engine.plugins.registry.names.count) actions"
+            do throws(ConfigErrors) {
+                // A wrong plugins directory is one error at its line, not an "unknown action" per step.
+                try settings.checkPluginsDirectory(override: pluginOptions.plugins)
+                do {
+                    let engine = try Engine(settings: settings, pluginsDirectory: pluginOptions.plugins, logger: logger)
+                    let serverEvents = engine.config.serverEvents.count
+                    summary = "\(engine.config.events.count) events, "
+                        + (serverEvents > 0 ? "\(serverEvents) server events, " : "")
+                        + "\(engine.plugins.registry.names.count) actions"
+                } catch {
+                    let location = SourceLocation(file: config, line: 1, column: 1)
+                    findings += error.plugins.map { LintFinding(.error, location, $0.description) }
+                    findings += (error.config?.errors ?? []).map { LintFinding(.error, $0.location, $0.message) }
+                }
             } catch {
-                let location = SourceLocation(file: config, line: 1, column: 1)
-                findings += error.plugins.map { LintFinding(.error, location, $0.description) }
-                findings += (error.config?.errors ?? []).map { LintFinding(.error, $0.location, $0.message) }
+                findings += error.errors.map { LintFinding(.error, $0.location, $0.message) }
             }
             findings += ConfigLinter.warnings(settings)
         } catch {

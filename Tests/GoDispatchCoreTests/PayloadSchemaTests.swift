@@ -80,7 +80,7 @@ struct PayloadSchemaTests {
         let refused = try #require(await client.nextFrame())
         #expect(refused.errorCode == "invalid_payload")
         #expect(refused["payload"]?["pointer"] == .string("/text"))
-        #expect(refused["payload"]?["message"] == .string("payload at /text must be at least 1 characters"))
+        #expect(refused["payload"]?["message"] == .string("payload at /text must be at least 1 character"))
         #expect(refused["payload"]?["ref"] == .string("m1"))
         h.send(#"{"event":"chat.send"}"#, from: alice)
         #expect(await client.nextFrame()?["payload"]?["message"] == .string("payload must be object"))

@@ -280,6 +280,7 @@ public struct ConfigLoader: Sendable {
             case "directory":
                 if let text = reader.string(member.value, at: "plugins.directory") {
                     settings.directory = resolve(text, against: base)
+                    settings.directoryLocation = reader.location(member.value)
                 }
             case "step_timeout":
                 if let value = reader.duration(member.value, at: "plugins.step_timeout") { settings.stepTimeout = value }

@@ -128,6 +128,8 @@ public struct RateLimitSettings: Sendable, Equatable {
 public struct PluginSettings: Sendable {
     /// The folder whose `.so` files are loaded, resolved against the config file's folder.
     public var directory: String
+    /// Where `plugins.directory` is written (nil: the default, `plugins` beside the config file).
+    public var directoryLocation: SourceLocation?
     /// How long a step may stay pending before the pipeline fails (default 10 s).
     public var stepTimeout: Duration = .seconds(10)
     /// `plugins.settings.<plugin name>`: settings handed to that plugin's steps at load.

@@ -32,7 +32,7 @@ public struct PluginHost: Sendable {
             return [
                 PluginLoadError(
                     file: directory, kind: .unreadableDirectory,
-                    message: "cannot read the plugins directory; check `plugins.directory` or pass --plugins DIR")
+                    message: "cannot be read (missing, or no permission); check `plugins.directory` or pass --plugins DIR")
             ]
         }
         var errors: [PluginLoadError] = []
@@ -45,6 +45,29 @@ public struct PluginHost: Sendable {
             }
         }
         return errors
+    }
+
+    /// Checks `directory` before anything loads from it: nil when it is a readable directory holding at
+    /// least one `.so`; otherwise the refusal (``PluginLoadError/Kind/missingDirectory``,
+    /// ``PluginLoadError/Kind/unreadableDirectory`` or ``PluginLoadError/Kind/emptyDirectory``), whose
+    /// `file` is the path resolved against the working directory and whose message ends with the fix.
+    public static func checkDirectory(_ directory: String) -> PluginLoadError? {
+        let path = FileManagerShim.absolute(directory)
+        let fix = "`make build` puts the bundled plugins in dist/plugins; point `plugins.directory` at a folder of "
+            + "plugins or pass --plugins DIR"
+        let entries: [String]
+        do {
+            entries = try FileManagerShim.contentsOfDirectory(path)
+        } catch .missingDirectory {
+            return PluginLoadError(file: path, kind: .missingDirectory, message: "no such directory; \(fix)")
+        } catch {
+            return PluginLoadError(
+                file: path, kind: .unreadableDirectory, message: "cannot be read (check its permissions); \(fix)")
+        }
+        guard entries.contains(where: { $0.hasSuffix(librarySuffix) }) else {
+            return PluginLoadError(file: path, kind: .emptyDirectory, message: "holds no \(librarySuffix) file; \(fix)")
+        }
+        return nil
     }
 
     /// Loads one plugin file; a file already loaded is skipped (plugins are never unloaded or reloaded).
@@ -168,8 +191,12 @@ public struct PluginHost: Sendable {
 
 /// Directory listing without pulling Foundation into the plugin host's hot types.
 enum FileManagerShim {
-    static func contentsOfDirectory(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw PluginLoadError.Kind.unreadableDirectory }
+    /// The names in `path`; throws ``PluginLoadError/Kind/missingDirectory`` when there is no such
+    /// directory, ``PluginLoadError/Kind/unreadableDirectory`` when it cannot be opened.
+    static func contentsOfDirectory(_ path: String) throws(PluginLoadError.Kind) -> [String] {
+        guard let dir = opendir(path) else {
+            throw (errno == ENOENT || errno == ENOTDIR) ? PluginLoadError.Kind.missingDirectory : .unreadableDirectory
+        }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
@@ -179,6 +206,15 @@ enum FileManagerShim {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// `path` made absolute against the working directory (for messages that say where they looked).
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        let base = String(cString: cwd)
+        return relative.isEmpty || relative == "." ? base : (base.hasSuffix("/") ? base : base + "/") + relative
     }
 }
 

@@ -4,6 +4,10 @@ public struct PluginLoadError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// The plugins directory cannot be read.
         case unreadableDirectory
+        /// The plugins directory does not exist (or is not a directory).
+        case missingDirectory
+        /// The plugins directory holds no `.so` file.
+        case emptyDirectory
         /// dlopen failed: not an ELF shared library (or not for this machine).
         case notSharedLibrary
         /// dlopen failed on a symbol the library needs but nothing provides.
@@ -24,12 +28,17 @@ public struct PluginLoadError: Error, Sendable, CustomStringConvertible {
         case duplicateAction
     }
 
-    /// The plugin file.
+    /// The plugin file (the directory, for the directory kinds).
     public let file: String
     /// What went wrong.
     public let kind: Kind
     /// The explanation and the fix.
     public let message: String
 
-    public var description: String { "plugin \(file): \(message)" }
+    public var description: String {
+        switch kind {
+        case .unreadableDirectory, .missingDirectory, .emptyDirectory: "plugins directory \(file): \(message)"
+        default: "plugin \(file): \(message)"
+        }
+    }
 }

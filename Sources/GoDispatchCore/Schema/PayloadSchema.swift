@@ -128,8 +128,8 @@ public final class PayloadSchema: @unchecked Sendable {
         switch value {
         case .string(let text):
             let length = text.count
-            if let minLength, length < minLength { return SchemaViolation(pointer: pointer, message: "must be at least \(minLength) characters") }
-            if let maxLength, length > maxLength { return SchemaViolation(pointer: pointer, message: "must be at most \(maxLength) characters") }
+            if let minLength, length < minLength { return SchemaViolation(pointer: pointer, message: "must be at least \(Self.count(minLength, "character"))") }
+            if let maxLength, length > maxLength { return SchemaViolation(pointer: pointer, message: "must be at most \(Self.count(maxLength, "character"))") }
             if let pattern, !pattern.regex.matches(text) {
                 return SchemaViolation(pointer: pointer, message: "must match \(pattern.source)")
             }
@@ -138,8 +138,8 @@ public final class PayloadSchema: @unchecked Sendable {
             if let minimum, !(number >= minimum) { return SchemaViolation(pointer: pointer, message: "must be ≥ \(Self.format(minimum))") }
             if let maximum, !(number <= maximum) { return SchemaViolation(pointer: pointer, message: "must be ≤ \(Self.format(maximum))") }
         case .array(let elements):
-            if let minItems, elements.count < minItems { return SchemaViolation(pointer: pointer, message: "must have at least \(minItems) items") }
-            if let maxItems, elements.count > maxItems { return SchemaViolation(pointer: pointer, message: "must have at most \(maxItems) items") }
+            if let minItems, elements.count < minItems { return SchemaViolation(pointer: pointer, message: "must have at least \(Self.count(minItems, "item"))") }
+            if let maxItems, elements.count > maxItems { return SchemaViolation(pointer: pointer, message: "must have at most \(Self.count(maxItems, "item"))") }
             if let items {
                 for (index, element) in elements.enumerated() {
                     if let violation = items.firstViolation(in: element, pointer: "\(pointer)/\(index)") { return violation }
@@ -192,6 +192,11 @@ public final class PayloadSchema: @unchecked Sendable {
 
     static func format(_ number: Double) -> String {
         number.rounded() == number && abs(number) < 1e15 ? String(Int(number)) : String(number)
+    }
+
+    /// `1 character`, `2 characters`: a limit with its noun, singular for one.
+    static func count(_ value: Int, _ noun: String) -> String {
+        value == 1 ? "1 \(noun)" : "\(value) \(noun)s"
     }
 }
 

@@ -59,32 +59,39 @@ public final class APIServer: Service, Sendable {
 
     private let metricsOnly: APIHTTPHandler.Routes?
 
-    /// Binds the API listener and the metrics one (each when configured); port 0 picks a free one.
+    /// Binds the API listener and the metrics one (each when configured); port 0 picks a free one. An
+    /// address that cannot be bound throws a ``ListenError`` naming it and `api.listen` or `metrics.listen`.
     public func start(host: String? = nil, port: Int? = nil, metricsPort: Int? = nil) async throws {
         if let settings, let routes {
-            let api = try await bind(host: host ?? settings.host, port: port ?? settings.port, routes: routes)
+            let api = try await bind(
+                host: host ?? settings.host, port: port ?? settings.port, routes: routes, for: .api)
             apiChannel.withLock { $0 = api }
             logger.notice("API listening", metadata: ["address": "\(api.localAddress!)"])
         }
         if let metricsSettings, let metricsOnly {
-            let metrics = try await bind(host: metricsSettings.host, port: metricsPort ?? metricsSettings.port, routes: metricsOnly)
+            let metrics = try await bind(
+                host: metricsSettings.host, port: metricsPort ?? metricsSettings.port, routes: metricsOnly,
+                for: .metrics)
             metricsChannel.withLock { $0 = metrics }
             logger.notice("metrics listening", metadata: ["address": "\(metrics.localAddress!)"])
         }
     }
 
-    private func bind(host: String, port: Int, routes: APIHTTPHandler.Routes) async throws -> any Channel {
-        let channel = try await ServerBootstrap(group: group)
+    private func bind(host: String, port: Int, routes: APIHTTPHandler.Routes, for listener: ListenError.Listener)
+        async throws(ListenError) -> any Channel
+    {
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(APIHTTPHandler(routes: routes))
+                // On the channel's loop, synchronously: the handler is never handed across threads.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(APIHTTPHandler(routes: routes))
                 }
             }
-            .bind(host: host, port: port).get()
-        return channel
+        return try await WebSocketServer.bind(bootstrap, host: host, port: port, for: listener)
     }
 
     /// The API listener's port, once started.
