@@ -101,7 +101,7 @@ public final class WebSocketClient: Sendable {
 
     /// Stops reading from the socket (simulates a client too slow to keep up, or one that hangs).
     public func pauseReading() async throws {
-        try await channel.setOption(ChannelOptions.autoRead, value: false)
+        try await channel.setOption(ChannelOptions.autoRead, value: false).get()
     }
 
     /// Closes the socket without a handshake.
