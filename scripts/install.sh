@@ -45,7 +45,7 @@ if [ -e "$config" ]; then
   echo "install: keeping the existing $config (the new one is config.yaml.new beside it)"
   config="$config.new"
 fi
-sed -e "s|\${GODISPATCH_PLUGINS:-dist/plugins}\"   # relative to this file|\${GODISPATCH_PLUGINS:-$prefix/lib/godispatch/plugins}\"|" \
+sed -e "s|^  directory: \[\"\${GODISPATCH_PLUGINS:-dist/plugins}\", plugins\]$|  directory: \"\${GODISPATCH_PLUGINS:-$prefix/lib/godispatch/plugins}\"|" \
   config.yaml > "$config"
 grep -q "$prefix/lib/godispatch/plugins" "$config" || { echo "install: could not point config.yaml at the plugins" >&2; exit 1; }
 chmod 644 "$config"

@@ -34,7 +34,7 @@ public final class Engine: Sendable {
         HostTable.pluginLogger.withLock { $0 = logger }
         HostTable.httpCallouts.configure(client: httpCallout, maxInFlight: settings.plugins.maxHTTPInFlight, logger: logger)
         var host = PluginHost()
-        let refusals = host.loadDirectory(pluginsDirectory ?? settings.plugins.directory)
+        let refusals = (pluginsDirectory.map { [$0] } ?? settings.plugins.directories).flatMap { host.loadDirectory($0) }
         // Compile even when a plugin was refused, so one run reports every problem.
         let compiled: CompiledConfig
         do {
@@ -86,7 +86,7 @@ extension Engine {
         var newPlugins: [String] = []
         let (registry, refusals) = pluginHost.withLock { host -> (ActionRegistry, [PluginLoadError]) in
             let before = Set(host.plugins.map(\.file))
-            let refusals = host.loadDirectory(pluginsDirectoryOverride ?? settings.plugins.directory)
+            let refusals = (pluginsDirectoryOverride.map { [$0] } ?? settings.plugins.directories).flatMap { host.loadDirectory($0) }
             newPlugins = host.plugins.map(\.file).filter { !before.contains($0) }
             return (host.registry, refusals)
         }

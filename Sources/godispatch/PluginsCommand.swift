@@ -14,33 +14,39 @@ struct PluginsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Plugins directory (default: the --config's plugins.directory, else <bin>/../plugins).")
     var plugins: String?
 
-    @Option(name: .long, help: "A YAML configuration whose plugins.directory to list.")
+    @Option(name: .long, help: "A YAML configuration whose plugins.directory (one folder or a list) to list.")
     var config: String?
 
     func run() async throws {
-        let directory: String
+        let directories: [String]
         if let plugins {
-            directory = plugins
+            directories = [plugins]
         } else if let config {
-            directory = try Defaults.loadConfig(config).plugins.directory
+            directories = try Defaults.loadConfig(config).plugins.directories
         } else {
-            directory = Defaults.pluginsBesideExecutable
+            directories = [Defaults.pluginsBesideExecutable]
         }
-        // A missing or empty directory is one clear error (where it looked, and the fix), not an empty list.
-        if let problem = PluginHost.checkDirectory(directory) {
+        // A missing directory, or only empty ones, is one clear error (where it looked, and the fix), not an
+        // empty list. An empty folder beside a full one is fine (your own plugins folder before you add one).
+        let problems = directories.compactMap(PluginHost.checkDirectory)
+        if let problem = problems.first(where: { $0.kind != .emptyDirectory }) ?? (problems.count == directories.count ? problems.first : nil) {
             Defaults.printErrors(problem.description)
             throw ExitCode(2)
         }
         var host = PluginHost()
-        let errors = host.loadDirectory(directory)
-        print("plugins in \(directory):")
-        for plugin in host.plugins {
-            print("\(plugin.name) \(plugin.version) (ABI \(plugin.abiVersion), \(plugin.toolchain ?? "C")) — \(plugin.file)")
-            if !plugin.description.isEmpty { print("  \(plugin.description)") }
-            for action in plugin.actions {
-                // GD_ACTION_NEEDS_ORIGIN: say where the action cannot be used, before a config finds out.
-                let note = action.needsOrigin ? "  [needs the sender: not in server_events]" : ""
-                print("  \(action.name)  \(action.description)\(note)")
+        var errors: [PluginLoadError] = []
+        for directory in directories {
+            let before = host.plugins.count
+            errors += host.loadDirectory(directory)
+            print("plugins in \(directory):")
+            for plugin in host.plugins[before...] {
+                print("\(plugin.name) \(plugin.version) (ABI \(plugin.abiVersion), \(plugin.toolchain ?? "C")) — \(plugin.file)")
+                if !plugin.description.isEmpty { print("  \(plugin.description)") }
+                for action in plugin.actions {
+                    // GD_ACTION_NEEDS_ORIGIN: say where the action cannot be used, before a config finds out.
+                    let note = action.needsOrigin ? "  [needs the sender: not in server_events]" : ""
+                    print("  \(action.name)  \(action.description)\(note)")
+                }
             }
         }
         for error in errors { Defaults.printErrors("refused: \(error)") }

@@ -32,7 +32,7 @@ struct ConfigTests {
         #expect(config.auth.jwt.leeway == .seconds(5))
         #expect(config.connections.perUserLimit == 3)
         #expect(config.connections.strategy == .cycle)
-        #expect(config.plugins.directory == "/etc/gd/plugs")
+        #expect(config.plugins.directories == ["/etc/gd/plugs"])
         #expect(config.plugins.stepTimeout == .milliseconds(250))
         #expect(config.events.map(\.name) == ["room.join", "chat.send"])
         let step = config.events[1].pipeline[0]

@@ -108,11 +108,15 @@ def main(workdir, readme):
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + WAIT
+        log = []
         for line in server.stderr:
+            log.append(line)
             if "path=/ws" in line and "listening" in line:
                 break
             if time.monotonic() > deadline:
-                fail("the server did not start")
+                fail("the server did not start:\n" + "".join(log))
+        else:
+            fail("the server exited:\n" + "".join(log))
         threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
 
         bob = Terminal("Bob", bob_shell, workdir, env)

@@ -19,6 +19,7 @@ def test_the_readme_quickstart_works_as_written():
         work = pathlib.Path(folder)
         (work / "dist" / "bin").mkdir(parents=True)
         (work / "dist" / "plugins").mkdir()
+        (work / "plugins").mkdir()  # the user's plugins folder, which a clone has
         (work / "dist" / "bin" / "godispatch").symlink_to(BINARY)
         for name in BUNDLED:
             (work / "dist" / "plugins" / f"libGoDispatch{name}.so").symlink_to(BUILD / f"libGoDispatch{name}.so")

@@ -278,10 +278,20 @@ public struct ConfigLoader: Sendable {
         for member in members {
             switch member.key {
             case "directory":
-                if let text = reader.string(member.value, at: "plugins.directory") {
-                    settings.directory = resolve(text, against: base)
-                    settings.directoryLocation = reader.location(member.value)
+                // One path, or a list of paths (loaded in order).
+                let entries: [Located<String>]?
+                if case .sequence = member.value {
+                    entries = reader.stringList(member.value, at: "plugins.directory")
+                } else {
+                    entries = reader.string(member.value, at: "plugins.directory").map { [Located(value: $0, location: reader.location(member.value))] }
                 }
+                guard let entries else { continue }
+                guard !entries.isEmpty else {
+                    reader.fail(member.value, "`plugins.directory` lists no folder; give at least one, e.g. [dist/plugins, plugins]")
+                    continue
+                }
+                settings.directories = entries.map { resolve($0.value, against: base) }
+                settings.directoryLocations = entries.map(\.location)
             case "step_timeout":
                 if let value = reader.duration(member.value, at: "plugins.step_timeout") { settings.stepTimeout = value }
             case "http":

@@ -126,16 +126,25 @@ public struct RateLimitSettings: Sendable, Equatable {
 
 /// `plugins:`
 public struct PluginSettings: Sendable {
-    /// The folder whose `.so` files are loaded, resolved against the config file's folder.
-    public var directory: String
-    /// Where `plugins.directory` is written (nil: the default, `plugins` beside the config file).
-    public var directoryLocation: SourceLocation?
+    /// The folders whose `.so` files are loaded, in order, each resolved against the config file's folder:
+    /// `plugins.directory` is one path or a list (say the build's plugins and your own, so a rebuild that
+    /// replaces the first never touches the second).
+    public var directories: [String]
+    /// Where each entry of `plugins.directory` is written, in the same order (empty: the default, `plugins`
+    /// beside the config file).
+    public var directoryLocations: [SourceLocation] = []
     /// How long a step may stay pending before the pipeline fails (default 10 s).
     public var stepTimeout: Duration = .seconds(10)
     /// `plugins.settings.<plugin name>`: settings handed to that plugin's steps at load.
     public var settings: [String: JSONValue] = [:]
     /// `plugins.http.max_in_flight`: most HTTP callouts under way at once (default 256); more fail at once.
     public var maxHTTPInFlight: Int = 256
+
+    /// Settings loading the plugins of `directories`.
+    public init(directories: [String]) { self.directories = directories }
+
+    /// Settings loading the plugins of one folder.
+    public init(directory: String) { self.init(directories: [directory]) }
 }
 
 /// One client event (or server event, lifecycle hook): who may send it and what it does.
