@@ -99,9 +99,14 @@ public final class WebSocketClient: Sendable {
         try await send(frame: WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
     }
 
-    /// Stops reading from the socket (simulates a client too slow to keep up, or one that hangs).
+    /// Stops reading from the socket (simulates a client too slow to keep up, or one that hangs). On a
+    /// connection that has already closed there is nothing left to read: that is not an error.
     public func pauseReading() async throws {
-        try await channel.setOption(ChannelOptions.autoRead, value: false).get()
+        do {
+            try await channel.setOption(ChannelOptions.autoRead, value: false).get()
+        } catch ChannelError.ioOnClosedChannel {
+            return
+        }
     }
 
     /// Closes the socket without a handshake.

@@ -48,13 +48,17 @@ struct FirstHourCLITests {
         """
 
     @Test func connectSaysTheServerIsDownAndExits2() async throws {
-        let (probe, port) = try await occupyPort()
-        try await probe.close()
-        let result = try await runGodispatch(["connect", "--url", "ws://127.0.0.1:\(port)/ws", "--token", "t"])
-        #expect(result.status == 2)
-        #expect(
-            result.err
-                == "cannot connect to ws://127.0.0.1:\(port)/ws: connection refused — is the server running? (`make run`)\n")
+        // A port just freed can be taken by a server of another test running beside this one: try a few.
+        var last = ""
+        for _ in 1...5 {
+            let (probe, port) = try await occupyPort()
+            try await probe.close()
+            let result = try await runGodispatch(["connect", "--url", "ws://127.0.0.1:\(port)/ws", "--token", "t"])
+            let expected = "cannot connect to ws://127.0.0.1:\(port)/ws: connection refused — is the server running? (`make run`)\n"
+            if result.status == 2, result.err == expected { return }
+            last = "status \(result.status): \(result.err)"
+        }
+        Issue.record("connect to a closed port: \(last)")
     }
 
     @Test func connectExits3WhenTheServerClosesAnd0WhenTheUserDoes() async throws {
