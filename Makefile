@@ -8,6 +8,7 @@ BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoD
 ## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak and
 ## dist/bin/godispatch-bench-api) and dist/plugins/*.so
 build:
+	@test -d .build/release || echo "make build: the first release build compiles SwiftNIO, swift-crypto (BoringSSL), jwt-kit and the rest: about 6 minutes on 2 cores; later builds take seconds"
 	$(SWIFT) build -c release
 	@bin=$$($(SWIFT) build -c release --show-bin-path); \
 	rm -rf $(DIST); mkdir -p $(DIST)/bin $(DIST)/plugins; \
