@@ -29,12 +29,12 @@ enum ExamplePlugins {
 
 @Suite("Example plugins built as separate artifacts")
 struct ExamplePluginTests {
-    /// An engine whose plugins directory holds the bundled plugins and both examples, side by side.
-    func engine(_ events: String) throws -> EngineHarness {
-        try ExamplePlugins.require(ExamplePlugins.swift)
-        try ExamplePlugins.require(ExamplePlugins.c)
+    /// An engine whose plugins directory holds the bundled plugins and `examples` (by default both
+    /// examples, side by side), running `events`.
+    func engine(_ events: String, examples: [String] = [ExamplePlugins.swift, ExamplePlugins.c]) throws -> EngineHarness {
+        for example in examples { try ExamplePlugins.require(example) }
         let folder = try makePluginDirectory(bundledPlugins)
-        try addPlugins([ExamplePlugins.swift, ExamplePlugins.c], to: folder)
+        try addPlugins(examples, to: folder)
         let config = try parseConfig(configHead + "\nevents:\n" + events)
         return EngineHarness(engine: try Engine(settings: config, pluginsDirectory: folder, logger: quietLogger))
     }
@@ -62,9 +62,6 @@ struct ExamplePluginTests {
 
     @Test func theSwiftPluginBuiltAgainstGoDispatchByURLAndVersionRunsEndToEnd() async throws {
         // Built by scripts/build-plugin-by-url.sh: `.package(url: "file://…/godispatch", from: "<version>")`.
-        try ExamplePlugins.require(ExamplePlugins.swiftByURL)
-        let folder = try makePluginDirectory(bundledPlugins)
-        try addPlugins([ExamplePlugins.swiftByURL], to: folder)
         let events = """
               hello:
                 pipeline:
@@ -72,8 +69,7 @@ struct ExamplePluginTests {
                     action: hello
                     params: { greeting: Hej, name: "{{payload.name}}" }
             """
-        let config = try parseConfig(configHead + "\nevents:\n" + events)
-        let h = EngineHarness(engine: try Engine(settings: config, pluginsDirectory: folder, logger: quietLogger))
+        let h = try engine(events, examples: [ExamplePlugins.swiftByURL])
         let plugin = try #require(h.engine.plugins.plugins.first { $0.name == "hello" })
         #expect(plugin.abiVersion == "1.\(GD_ABI_MINOR)")
         let (ada, client) = h.connect("ada")
@@ -82,9 +78,6 @@ struct ExamplePluginTests {
     }
 
     @Test func theGuidesSnippetsBuildOnePluginWhoseActionsDoWhatTheGuideSays() async throws {
-        try ExamplePlugins.require(ExamplePlugins.guideSnippets)
-        let folder = try makePluginDirectory(bundledPlugins)
-        try addPlugins([ExamplePlugins.guideSnippets], to: folder)
         let events = """
               greet:
                 pipeline:
@@ -106,8 +99,7 @@ struct ExamplePluginTests {
                   - action: _notify_origin
                     params: { event: tagged, payload: { tags: "{{steps.t.tags}}", priority: "{{steps.t.priority}}" } }
             """
-        let config = try parseConfig(configHead + "\nevents:\n" + events)
-        let h = EngineHarness(engine: try Engine(settings: config, pluginsDirectory: folder, logger: quietLogger))
+        let h = try engine(events, examples: [ExamplePlugins.guideSnippets])
         let (ada, client) = h.connect("ada")
         h.send(#"{"event":"greet","payload":{"name":"Ada"}}"#, from: ada)
         #expect(await client.nextFrame()?["payload"] == .string("Hello, Ada!"))
