@@ -111,6 +111,11 @@ extension Engine {
             ignored.append("auth.jwt")
         }
         if old.server.allowedOrigins != settings.server.allowedOrigins { ignored.append("server.allowed_origins") }
+        // The files of a `tls:` block are read again on every reload; turning TLS on or off, or naming other
+        // files, needs a restart.
+        if old.server.tls?.certFile != settings.server.tls?.certFile || old.server.tls?.keyFile != settings.server.tls?.keyFile {
+            ignored.append("server.tls")
+        }
         if old.server.handshakeTimeout != settings.server.handshakeTimeout
             || old.server.maxPendingHandshakes != settings.server.maxPendingHandshakes
         {

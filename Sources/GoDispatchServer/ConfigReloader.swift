@@ -10,6 +10,7 @@ public final class ConfigReloader: Sendable {
     private let engine: Engine
     private let file: String
     private let adjust: @Sendable (inout EngineConfig) -> Void
+    private let applied: @Sendable (EngineConfig) -> Void
     private let logger: Logger
     private let serial = Locked(())
     /// Keeps the signal and timer sources alive.
@@ -17,12 +18,17 @@ public final class ConfigReloader: Sendable {
 
     private struct KeptSource: @unchecked Sendable { let source: any DispatchSourceProtocol }
 
-    /// Reloads `file` into `engine`; `adjust` re-applies command-line overrides (host, port).
-    public init(engine: Engine, file: String, logger: Logger, adjust: @escaping @Sendable (inout EngineConfig) -> Void = { _ in }) {
+    /// Reloads `file` into `engine`; `adjust` re-applies command-line overrides (host, port);
+    /// `applied` runs after each reload the engine took (the listeners re-read their TLS files there).
+    public init(
+        engine: Engine, file: String, logger: Logger, adjust: @escaping @Sendable (inout EngineConfig) -> Void = { _ in },
+        applied: @escaping @Sendable (EngineConfig) -> Void = { _ in }
+    ) {
         self.engine = engine
         self.file = file
         self.logger = logger
         self.adjust = adjust
+        self.applied = applied
     }
 
     /// Reloads now; returns true if the new configuration is in use. One reload at a time.
@@ -46,6 +52,7 @@ public final class ConfigReloader: Sendable {
                 for setting in report.ignoredUntilRestart {
                     logger.warning("setting changed but takes effect only after a restart", metadata: ["setting": "\(setting)"])
                 }
+                applied(settings)
                 return true
             } catch let errors as ConfigErrors {
                 report(errors.description, reason: reason)

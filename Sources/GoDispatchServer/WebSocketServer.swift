@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import ServiceLifecycle
 
@@ -24,6 +25,8 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     private let shutdownTask = Locked<Task<Void, Never>?>(nil)
     private let leeway: TimeInterval
     private let gate: HandshakeGate
+    /// `server.tls`: `wss://` (nil: plain `ws://`).
+    private let tls: ListenerTLS?
     /// What the server counts (nil: nothing).
     public let metrics: GoDispatchMetrics?
     private let loopMetrics: PerEventLoop<LoopMetrics>?
@@ -41,10 +44,11 @@ public final class WebSocketServer: Service, @unchecked Sendable {
     /// engine's state.
     public init(
         engine: Engine, group: (any EventLoopGroup)? = nil, clock: @escaping @Sendable () -> Date = Date.init,
-        metrics: GoDispatchMetrics? = nil, logger: Logger
+        metrics: GoDispatchMetrics? = nil, tls: ListenerTLS? = nil, logger: Logger
     ) async throws(TokenKeyError) {
         let config = engine.config.settings
         self.engine = engine
+        self.tls = tls
         self.settings = config.server
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.ownsGroup = group == nil
@@ -105,7 +109,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         serverChannel.withLock { $0 = channel }
         readiness.markReady()
         let address = channel.localAddress!
-        logger.notice("listening", metadata: ["address": "\(address)", "path": "\(settings.path)"])
+        logger.notice("listening", metadata: ["address": "\(address)", "path": "\(settings.path)", "tls": "\(tls != nil)"])
         return address
     }
 
@@ -173,7 +177,9 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         let path = settings.path
         // All on the channel's loop, synchronously: the fallback handler never leaves it (the upgrade's
         // completion runs there too, which its NIOLoopBound checks).
+        let tls = self.tls
         return channel.eventLoop.makeCompletedFuture {
+            if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
             let fallback = HTTPFallbackHandler(upgrade: context, webSocketPath: path)
             let bound = NIOLoopBound(fallback, eventLoop: channel.eventLoop)
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -225,7 +231,12 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         let wire = WireWriter()
         let transport: ChannelTransport
         do {
-            try channel.pipeline.syncOperations.addHandler(wire, position: .first)
+            // Frames go straight to the socket — or, with TLS, straight to the TLS handler that encrypts them.
+            if let tlsHandler = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                try channel.pipeline.syncOperations.addHandler(wire, position: .after(tlsHandler))
+            } else {
+                try channel.pipeline.syncOperations.addHandler(wire, position: .first)
+            }
             transport = ChannelTransport(
                 wire: try channel.pipeline.syncOperations.context(handler: wire),
                 batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop],

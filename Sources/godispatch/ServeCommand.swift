@@ -73,18 +73,41 @@ struct ServeCommand: AsyncParsableCommand {
                 "plugin loaded",
                 metadata: ["name": "\(plugin.name)", "version": "\(plugin.version)", "file": "\(plugin.file)"])
         }
-        let overrides = (host: host, port: port)
-        let reloader = ConfigReloader(engine: engine, file: config, logger: logger) { settings in
-            if let host = overrides.host { settings.server.host = host }
-            if let port = overrides.port { settings.server.port = port }
+        let serverTLS: ListenerTLS?
+        let apiTLS: ListenerTLS?
+        do {
+            serverTLS = try settings.server.tls.map(ListenerTLS.init)
+            apiTLS = try settings.api?.tls.map(ListenerTLS.init)
+        } catch {
+            Defaults.printErrors(error.description)
+            throw ExitCode(2)
         }
+        let overrides = (host: host, port: port)
+        let reloader = ConfigReloader(
+            engine: engine, file: config, logger: logger,
+            adjust: { settings in
+                if let host = overrides.host { settings.server.host = host }
+                if let port = overrides.port { settings.server.port = port }
+            },
+            applied: { settings in
+                // New connections use certificates read again now; turning TLS on or off needs a restart.
+                for (listener, tls, files) in [("server.tls", serverTLS, settings.server.tls), ("api.tls", apiTLS, settings.api?.tls)] {
+                    guard let tls, let files else { continue }
+                    do {
+                        try tls.reload(files)
+                        logger.notice("TLS certificates read again", metadata: ["listener": "\(listener)"])
+                    } catch {
+                        logger.error("TLS reload failed; new connections keep the previous certificate", metadata: ["error": "\(error)"])
+                    }
+                }
+            })
         reloader.reloadOnSIGHUP()
         if watch { reloader.watch() }
         // One loop per core, shared by the WebSocket server and the API; shut down once both have stopped.
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server: WebSocketServer
         do {
-            server = try await WebSocketServer(engine: engine, group: loops, metrics: metrics, logger: logger)
+            server = try await WebSocketServer(engine: engine, group: loops, metrics: metrics, tls: serverTLS, logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
@@ -99,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
                     observe: { method, result, duration in
                         metrics.recordAPIRequest(method: method, result: result, duration: duration)
                     },
-                    group: loops, logger: logger)
+                    tls: apiTLS, group: loops, logger: logger)
                 try await apiServer.start()
                 services.append(.init(service: apiServer))
             }

@@ -13,6 +13,8 @@ public struct APISettings: Sendable, Equatable {
     public var maxBodyBytes: Int = 1 << 20
     /// The event `publish` and `broadcast` send when the request names none (default `message`).
     public var defaultEvent: String = "message"
+    /// `api.tls`: serve HTTPS (optionally requiring client certificates); nil = plain HTTP.
+    public var tls: TLSSettings?
 
     /// Default settings (keys still to be set).
     public init() {}

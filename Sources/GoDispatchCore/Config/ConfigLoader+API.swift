@@ -3,8 +3,8 @@ import Yams
 /// The keys of the backend side — `api:`, `metrics:` — read in one place.
 extension ConfigLoader {
     /// Reads `api:`.
-    static func readAPI(_ node: Node, reader: inout YAMLNodeReader) -> APISettings? {
-        let keys = ["listen", "keys", "max_body_bytes", "default_event"]
+    static func readAPI(_ node: Node, base: String, reader: inout YAMLNodeReader) -> APISettings? {
+        let keys = ["listen", "keys", "max_body_bytes", "default_event", "tls"]
         guard let members = reader.mapping(node, at: "api", allowed: keys) else { return nil }
         var settings = APISettings()
         var sawKeys = false
@@ -37,6 +37,8 @@ extension ConfigLoader {
                     continue
                 }
                 settings.defaultEvent = text
+            case "tls":
+                settings.tls = readTLS(member.value, at: path, allowsClientCA: true, base: base, reader: &reader)
             default: break
             }
         }

@@ -66,7 +66,7 @@ public struct ConfigLoader: Sendable {
         var sawEvents = false
         for member in members {
             switch member.key {
-            case "server": readServer(member.value, into: &config.server, reader: &reader)
+            case "server": readServer(member.value, into: &config.server, base: baseDirectory, reader: &reader)
             case "auth":
                 sawAuth = true
                 readAuth(member.value, into: &config.auth, base: baseDirectory, reader: &reader)
@@ -79,7 +79,7 @@ public struct ConfigLoader: Sendable {
                 config.lifecycle = readLifecycle(member.value, reader: &reader)
             case "server_events": config.serverEvents = readServerEvents(member.value, reader: &reader)
             case "rooms": config.rooms = RoomRules(readRooms(member.value, reader: &reader))
-            case "api": config.api = readAPI(member.value, reader: &reader)
+            case "api": config.api = readAPI(member.value, base: baseDirectory, reader: &reader)
             case "metrics": config.metrics = readMetrics(member.value, reader: &reader)
             default: break
             }
@@ -102,10 +102,12 @@ public struct ConfigLoader: Sendable {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
     }
 
-    private static func readServer(_ node: Node, into server: inout ServerSettings, reader: inout YAMLNodeReader) {
+    private static func readServer(
+        _ node: Node, into server: inout ServerSettings, base: String, reader: inout YAMLNodeReader
+    ) {
         let keys = [
             "listen", "path", "max_message_bytes", "ping_interval", "idle_timeout", "max_outbound_bytes", "allowed_origins",
-            "shutdown_timeout", "drain_delay",
+            "shutdown_timeout", "drain_delay", "tls",
         ] + handshakeKeys
         guard let members = reader.mapping(node, at: "server", allowed: keys) else { return }
         for member in members {
@@ -138,6 +140,8 @@ public struct ConfigLoader: Sendable {
                 if let value = reader.duration(member.value, at: path) { server.drainDelay = value }
             case "handshake_timeout", "max_pending_handshakes":
                 readHandshake(member.key, member.value, into: &server, reader: &reader)
+            case "tls":
+                server.tls = readTLS(member.value, at: path, allowsClientCA: false, base: base, reader: &reader)
             default: break
             }
         }

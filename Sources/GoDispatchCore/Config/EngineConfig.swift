@@ -59,6 +59,8 @@ public struct ServerSettings: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// Most connections in their handshake at once, server-wide (default 1024); more are closed at accept.
     public var maxPendingHandshakes: Int = 1024
+    /// `server.tls`: serve `wss://` (nil = plain `ws://`, for a proxy that ends TLS in front).
+    public var tls: TLSSettings?
 }
 
 /// `auth:`

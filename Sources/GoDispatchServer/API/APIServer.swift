@@ -22,6 +22,8 @@ public final class APIServer: Service, Sendable {
 
     /// The answer to `/ready`.
     public let readiness: Readiness
+    /// `api.tls`: HTTPS on the API listener (the metrics-only listener stays plain HTTP).
+    private let tls: ListenerTLS?
 
     /// The method names the API knows (metrics label the others `_unknown`).
     public static var methodNames: [String] { APIMethods.names }
@@ -33,8 +35,9 @@ public final class APIServer: Service, Sendable {
         engine: Engine, settings: APISettings?, metricsSettings: MetricsSettings? = nil, readiness: Readiness,
         metrics: (@Sendable () -> [UInt8])? = nil,
         observe: @escaping @Sendable (_ method: String, _ outcome: String, _ duration: Duration) -> Void = { _, _, _ in },
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        tls: ListenerTLS? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
+        self.tls = tls
         self.engine = engine
         self.settings = settings
         self.metricsSettings = metricsSettings
@@ -64,9 +67,9 @@ public final class APIServer: Service, Sendable {
     public func start(host: String? = nil, port: Int? = nil, metricsPort: Int? = nil) async throws {
         if let settings, let routes {
             let api = try await bind(
-                host: host ?? settings.host, port: port ?? settings.port, routes: routes, for: .api)
+                host: host ?? settings.host, port: port ?? settings.port, routes: routes, tls: tls, for: .api)
             apiChannel.withLock { $0 = api }
-            logger.notice("API listening", metadata: ["address": "\(api.localAddress!)"])
+            logger.notice("API listening", metadata: ["address": "\(api.localAddress!)", "tls": "\(tls != nil)"])
         }
         if let metricsSettings, let metricsOnly {
             let metrics = try await bind(
@@ -77,9 +80,9 @@ public final class APIServer: Service, Sendable {
         }
     }
 
-    private func bind(host: String, port: Int, routes: APIHTTPHandler.Routes, for listener: ListenError.Listener)
-        async throws(ListenError) -> any Channel
-    {
+    private func bind(
+        host: String, port: Int, routes: APIHTTPHandler.Routes, tls: ListenerTLS? = nil, for listener: ListenError.Listener
+    ) async throws(ListenError) -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,6 +90,7 @@ public final class APIServer: Service, Sendable {
             .childChannelInitializer { channel in
                 // On the channel's loop, synchronously: the handler is never handed across threads.
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(APIHTTPHandler(routes: routes))
                 }
