@@ -28,9 +28,8 @@ struct PluginsCommand: AsyncParsableCommand {
         }
         // A missing directory, or only empty ones, is one clear error (where it looked, and the fix), not an
         // empty list. An empty folder beside a full one is fine (your own plugins folder before you add one).
-        let problems = directories.compactMap(PluginHost.checkDirectory)
-        if let problem = problems.first(where: { $0.kind != .emptyDirectory }) ?? (problems.count == directories.count ? problems.first : nil) {
-            Defaults.printErrors(problem.description)
+        if let problem = PluginHost.checkDirectories(directories).first {
+            Defaults.printErrors(problem.refusal.description)
             throw ExitCode(2)
         }
         var host = PluginHost()

@@ -12,7 +12,7 @@ extension ConfigLoader {
         var files: [String: String] = [:]
         for member in members {
             guard let text = reader.string(member.value, at: "\(path).\(member.key)") else { continue }
-            let resolved = text.hasPrefix("/") ? text : URL(fileURLWithPath: base).appendingPathComponent(text).standardizedFileURL.path
+            let resolved = resolve(text, against: base)
             guard FileManager.default.isReadableFile(atPath: resolved) else {
                 reader.fail(member.value, "`\(path).\(member.key)`: cannot read \(resolved) (a PEM file; check the path and its permissions)")
                 continue
@@ -20,7 +20,8 @@ extension ConfigLoader {
             files[member.key] = resolved
         }
         guard let cert = files["cert_file"], let key = files["key_file"] else {
-            if members.allSatisfy({ $0.key != "cert_file" }) || members.allSatisfy({ $0.key != "key_file" }) {
+            // Files named but unreadable were reported above; here, a file not named at all.
+            if !Set(members.map(\.key)).isSuperset(of: ["cert_file", "key_file"]) {
                 reader.fail(node, "`\(path)` needs `cert_file` and `key_file` (PEM), e.g. { cert_file: tls/cert.pem, key_file: tls/key.pem }")
             }
             return nil

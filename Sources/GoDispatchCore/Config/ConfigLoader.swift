@@ -98,7 +98,8 @@ public struct ConfigLoader: Sendable {
         return config
     }
 
-    private static func resolve(_ path: String, against base: String) -> String {
+    /// `path` made absolute against the configuration's folder `base`.
+    static func resolve(_ path: String, against base: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
     }
 

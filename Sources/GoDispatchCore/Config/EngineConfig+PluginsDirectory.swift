@@ -18,20 +18,11 @@ extension EngineConfig {
                 ($0, top, "the default: `plugins` beside the configuration; set `plugins.directory`")
             }
         }
-        var errors: [ConfigError] = []
-        var empty: [(refusal: PluginLoadError, location: SourceLocation, origin: String)] = []
-        for candidate in candidates {
-            guard let refusal = PluginHost.checkDirectory(candidate.directory) else { continue }
-            if refusal.kind == .emptyDirectory {
-                empty.append((refusal, candidate.location, candidate.origin))
-            } else {
-                errors.append(
-                    ConfigError(candidate.location, "plugins directory \(refusal.file) (\(candidate.origin)): \(refusal.message)"))
-            }
-        }
-        // An empty folder beside others is fine (your own plugins folder before you add one); all empty is not.
-        if errors.isEmpty, empty.count == candidates.count, let first = empty.first, namesActions {
-            errors.append(ConfigError(first.location, "plugins directory \(first.refusal.file) (\(first.origin)): \(first.refusal.message)"))
+        let errors = PluginHost.checkDirectories(candidates.map(\.directory)).compactMap { index, refusal -> ConfigError? in
+            // Empty folders only matter when a pipeline needs an action.
+            if refusal.kind == .emptyDirectory, !namesActions || index > 0 { return nil }
+            let candidate = candidates[index]
+            return ConfigError(candidate.location, "plugins directory \(refusal.file) (\(candidate.origin)): \(refusal.message)")
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
     }

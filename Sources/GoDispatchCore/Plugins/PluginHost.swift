@@ -47,6 +47,19 @@ public struct PluginHost: Sendable {
         return errors
     }
 
+    /// Checks `directories` (loaded in order) before anything loads from them: the refusal of each one that
+    /// is missing or unreadable, with its index; or, when every one of them is empty, theirs. An empty folder
+    /// beside one holding plugins is fine (your own plugins folder before you add a plugin). Empty when all
+    /// is well.
+    public static func checkDirectories(_ directories: [String]) -> [(index: Int, refusal: PluginLoadError)] {
+        let problems = directories.enumerated().compactMap { index, directory in
+            checkDirectory(directory).map { (index: index, refusal: $0) }
+        }
+        let unusable = problems.filter { $0.refusal.kind != .emptyDirectory }
+        if !unusable.isEmpty { return unusable }
+        return problems.count == directories.count ? problems : []
+    }
+
     /// Checks `directory` before anything loads from it: nil when it is a readable directory holding at
     /// least one `.so`; otherwise the refusal (``PluginLoadError/Kind/missingDirectory``,
     /// ``PluginLoadError/Kind/unreadableDirectory`` or ``PluginLoadError/Kind/emptyDirectory``), whose
