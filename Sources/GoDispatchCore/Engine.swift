@@ -111,6 +111,7 @@ extension Engine {
             ignored.append("auth.jwt")
         }
         if old.server.allowedOrigins != settings.server.allowedOrigins { ignored.append("server.allowed_origins") }
+        if old.broker != settings.broker { ignored.append("broker") }
         // The files of a `tls:` block are read again on every reload; turning TLS on or off, or naming other
         // files, needs a restart.
         if old.server.tls?.certFile != settings.server.tls?.certFile || old.server.tls?.keyFile != settings.server.tls?.keyFile {

@@ -1,7 +1,57 @@
 import Yams
 
-/// The keys of the backend side — `api:`, `metrics:` — read in one place.
+/// The keys of the backend side — `api:`, `metrics:`, `broker:` — read in one place.
 extension ConfigLoader {
+    /// Reads `broker:`.
+    static func readBroker(_ node: Node, reader: inout YAMLNodeReader) -> BrokerSettings {
+        var settings = BrokerSettings()
+        let keys = ["type", "url", "prefix", "node_name", "heartbeat"]
+        guard let members = reader.mapping(node, at: "broker", allowed: keys) else { return settings }
+        for member in members {
+            let path = "broker.\(member.key)"
+            switch member.key {
+            case "type":
+                guard let text = reader.string(member.value, at: path) else { continue }
+                guard let kind = BrokerSettings.Kind(rawValue: text) else {
+                    reader.fail(member.value, "`broker.type` is `memory` (one node, the default) or `redis` (several nodes), found \"\(text)\"")
+                    continue
+                }
+                settings.kind = kind
+            case "url":
+                guard let text = reader.string(member.value, at: path) else { continue }
+                guard text.hasPrefix("redis://") else {
+                    reader.fail(member.value, "`broker.url` must look like redis://[:password@]host:port/db, found \"\(text)\"")
+                    continue
+                }
+                settings.url = text
+                settings.urlLocation = reader.location(member.value)
+            case "prefix":
+                guard let text = reader.string(member.value, at: path) else { continue }
+                guard !text.isEmpty, text.utf8.count <= 64, !text.contains(where: { $0 == "{" || $0 == "}" || $0.isWhitespace }) else {
+                    reader.fail(member.value, "`broker.prefix` is 1 to 64 characters without spaces or braces, e.g. `godispatch`")
+                    continue
+                }
+                settings.prefix = text
+            case "node_name":
+                guard let text = reader.string(member.value, at: path) else { continue }
+                guard text.utf8.count <= 128, !text.contains(where: \.isWhitespace) else {
+                    reader.fail(member.value, "`broker.node_name` is at most 128 characters without spaces (empty: the listener's host:port)")
+                    continue
+                }
+                settings.nodeName = text
+            case "heartbeat":
+                guard let interval = reader.duration(member.value, at: path) else { continue }
+                guard interval >= .milliseconds(100), interval <= .seconds(60) else {
+                    reader.fail(member.value, "`broker.heartbeat` must be between 100ms and 60s, e.g. 2s")
+                    continue
+                }
+                settings.heartbeat = interval
+            default: break
+            }
+        }
+        return settings
+    }
+
     /// Reads `api:`.
     static func readAPI(_ node: Node, base: String, reader: inout YAMLNodeReader) -> APISettings? {
         let keys = ["listen", "keys", "max_body_bytes", "default_event", "tls"]

@@ -53,7 +53,7 @@ public struct ConfigLoader: Sendable {
         return ConfigError(SourceLocation(file: file, line: 1, column: 1), "YAML syntax: \(error)")
     }
 
-    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events", "server_events", "rooms", "api", "metrics"]
+    static let topLevelKeys = ["server", "auth", "connections", "plugins", "lifecycle", "events", "server_events", "rooms", "api", "metrics", "broker"]
 
     private static func read(_ root: Node, reader: inout YAMLNodeReader, file: String) -> EngineConfig {
         let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
@@ -81,6 +81,7 @@ public struct ConfigLoader: Sendable {
             case "rooms": config.rooms = RoomRules(readRooms(member.value, reader: &reader))
             case "api": config.api = readAPI(member.value, base: baseDirectory, reader: &reader)
             case "metrics": config.metrics = readMetrics(member.value, reader: &reader)
+            case "broker": config.broker = readBroker(member.value, reader: &reader)
             default: break
             }
         }

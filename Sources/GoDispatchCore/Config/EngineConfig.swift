@@ -30,6 +30,8 @@ public struct EngineConfig: Sendable {
     public var api: APISettings?
     /// `metrics:`, when `/metrics` has a listener of its own.
     public var metrics: MetricsSettings?
+    /// `broker:`: one node (`memory`, the default) or several sharing Redis.
+    public var broker = BrokerSettings()
 }
 
 /// `server:` — where and how the transport listens.
