@@ -1,0 +1,392 @@
+import Foundation
+import GoDispatchClient
+import GoDispatchCore
+import GoDispatchRedis
+import Testing
+
+/// Issue 14: three real nodes (`godispatch serve` with `broker: redis`) sharing one real `redis-server`,
+/// real WebSocket clients on each. Every test starts its own Redis and nodes and kills them at the end.
+@Suite("Three nodes on Redis", .timeLimit(.minutes(2)))
+struct ClusterTests {
+    /// The `say` frames a client has received: (publisher, number) in arrival order.
+    static func said(_ client: ClusterClient) -> [String] {
+        client.inbox.frames.filter { $0.string("event") == "said" }.compactMap { frame in
+            guard let payload = frame["payload"], let publisher = payload.string("p"), let number = payload.int("n") else {
+                return nil
+            }
+            return "\(publisher)#\(number)"
+        }
+    }
+
+    /// How many `said` frames of `publisher` a set of events holds.
+    static func count(_ events: [ClientEvent], event: String = "said", publisher: String? = nil) -> Int {
+        events.reduce(0) { total, event_ in
+            guard let frame = event_.json, frame.string("event") == event else { return total }
+            if let publisher, frame["payload"]?.string("p") != publisher { return total }
+            return total + 1
+        }
+    }
+
+    @Test("three nodes with broker: redis start and answer /ready")
+    func clusterStarts() async throws {
+        try await Cluster.with { cluster in
+            for node in cluster.nodes {
+                #expect(await node.readyStatus() == 200, "\(node.logTail())")
+                let answer = try await node.api("info")
+                #expect(answer.status == 200)
+            }
+        }
+    }
+
+    @Test("1. a room with members on three nodes: two publishers, 400 frames, one order everywhere")
+    func fanOutAndOrder() async throws {
+        try await Cluster.with { cluster in
+            let room = "R"
+            var members: [ClusterClient] = []
+            for (index, node) in [cluster.n1, cluster.n1, cluster.n2, cluster.n3, cluster.n3].enumerated() {
+                members.append(try await cluster.connect("member\(index)", to: node))
+            }
+            let p1 = try await cluster.connect("p1", to: cluster.n1)
+            let p2 = try await cluster.connect("p2", to: cluster.n2)
+            let everyone = members + [p1, p2]
+            for client in everyone {
+                #expect(try await client.join(room), "\(client.user) on \(client.node) could not join")
+            }
+            let perPublisher = 200
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (publisher, name) in [(p1, "p1"), (p2, "p2")] {
+                    group.addTask {
+                        let texts = (0..<perPublisher).map {
+                            ClusterClient.envelope("say", target: room, payload: "{\"p\":\"\(name)\",\"n\":\($0)}")
+                        }
+                        try await publisher.socket.send(texts: texts)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for client in everyone {
+                let all = await client.inbox.waitUntil(timeout: .seconds(30)) { Self.count($0) >= 2 * perPublisher }
+                #expect(
+                    all,
+                    "\(client.user) on \(client.node) got \(Self.said(client).count) of \(2 * perPublisher) frames; errors: \(client.inbox.frames.filter { $0.errorCode != nil }.prefix(3).map(\.jsonText))"
+                )
+            }
+            let reference = Self.said(members[0])
+            let expected = Set((0..<perPublisher).flatMap { ["p1#\($0)", "p2#\($0)"] })
+            #expect(Set(reference) == expected && reference.count == expected.count)
+            // Each publisher's frames in the order it sent them.
+            for name in ["p1", "p2"] {
+                #expect(reference.filter { $0.hasPrefix("\(name)#") } == (0..<perPublisher).map { "\(name)#\($0)" })
+            }
+            for client in everyone.dropFirst() {
+                let sequence = Self.said(client)
+                let firstDifference = zip(reference, sequence).enumerated().first { $0.element.0 != $0.element.1 }
+                #expect(
+                    sequence == reference,
+                    "\(client.user) on \(client.node) differs from member0 on n1 at \(firstDifference.map { "index \($0.offset): \($0.element.1) vs \($0.element.0)" } ?? "length \(sequence.count) vs \(reference.count)")"
+                )
+            }
+        }
+    }
+
+    static let rejectLimit = "connections: { per_user_limit: 2, strategy: reject }"
+    static let cycleLimit = "connections: { per_user_limit: 2, strategy: cycle }"
+
+    @Test("2. per-user limit 2, reject: the third connection, on another node, gets 429; a freed slot is taken again")
+    func perUserLimitReject() async throws {
+        try await Cluster.with(connections: Self.rejectLimit) { cluster in
+            let first = try await cluster.connect("u", to: cluster.n1)
+            let second = try await cluster.connect("u", to: cluster.n2)
+            let third = try await cluster.attempt("u", to: cluster.n3)
+            switch third {
+            case .success(let client):
+                Issue.record("a third connection of u was accepted on n3 with limit 2 (u has n1 and n2)")
+                await client.close()
+            case .failure(let refusal):
+                #expect(refusal.status == 429, "refused with \(refusal.status) \(refusal.body)")
+            }
+            // The first closes; the node frees its slot once it has seen the close (asynchronously, so the
+            // next attempt is retried within a deadline).
+            await first.close()
+            var accepted: ClusterClient?
+            var refusals: [Refusal] = []
+            let deadline = ContinuousClock.now + .seconds(5)
+            while accepted == nil && ContinuousClock.now < deadline {
+                switch try await cluster.attempt("u", to: cluster.n3) {
+                case .success(let client): accepted = client
+                case .failure(let refusal):
+                    refusals.append(refusal)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            #expect(accepted != nil, "n3 still refuses u after n1's connection closed: \(refusals.last.map { "\($0.status) \($0.body)" } ?? "")")
+            #expect(try await second.request("ping")?.string("event") == "pong", "n2's connection of u should still be open")
+            if let accepted {
+                #expect(try await accepted.request("ping")?.string("event") == "pong")
+                await accepted.close()
+            }
+            await second.close()
+        }
+    }
+
+    @Test("2b. per-user limit 2, reject: six simultaneous connects over three nodes, exactly two accepted")
+    func perUserLimitRejectSimultaneous() async throws {
+        try await Cluster.with(connections: Self.rejectLimit) { cluster in
+            let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1, cluster.n2, cluster.n3]
+            let tokens = try await (0..<targets.count).asyncMap { _ in try await cluster.token("burst") }
+            let outcomes = await withTaskGroup(of: Result<ClusterClient, Refusal>?.self) { group in
+                for (node, token) in zip(targets, tokens) {
+                    group.addTask {
+                        do {
+                            let socket = try await WebSocketClient.connect(
+                                host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
+                            return .success(ClusterClient(user: "burst", node: node.name, socket: socket))
+                        } catch WebSocketClientError.rejected(let status, let body) {
+                            return .failure(Refusal(status: status, body: body))
+                        } catch {
+                            return nil
+                        }
+                    }
+                }
+                var outcomes: [Result<ClusterClient, Refusal>?] = []
+                for await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            let accepted = outcomes.compactMap { outcome -> ClusterClient? in
+                if case .success(let client)? = outcome { return client }
+                return nil
+            }
+            let refused = outcomes.compactMap { outcome -> Refusal? in
+                if case .failure(let refusal)? = outcome { return refusal }
+                return nil
+            }
+            #expect(
+                accepted.count == 2,
+                "accepted on \(accepted.map(\.node)), refused \(refused.map(\.status)), \(outcomes.count - accepted.count - refused.count) failed otherwise")
+            #expect(refused.count == 4 && refused.allSatisfy { $0.status == 429 })
+            // The accepted ones really are open.
+            for client in accepted {
+                #expect(try await client.request("ping")?.string("event") == "pong", "\(client.node)'s connection is not usable")
+            }
+            for client in accepted { await client.close() }
+        }
+    }
+
+    @Test("3. per-user limit 2, cycle: a third connection on n3 closes the oldest, on n1, with 4001")
+    func perUserLimitCycle() async throws {
+        try await Cluster.with(connections: Self.cycleLimit) { cluster in
+            let oldest = try await cluster.connect("u", to: cluster.n1)
+            let middle = try await cluster.connect("u", to: cluster.n2)
+            let newest = try await cluster.connect("u", to: cluster.n3)
+            let code = await oldest.closeCode()
+            #expect(code == .some(4001), "n1's connection: \(code.map { $0.map(String.init) ?? "ended without a close frame" } ?? "still open after 20 s")")
+            for client in [middle, newest] {
+                #expect(
+                    try await client.request("ping")?.string("event") == "pong",
+                    "u's connection on \(client.node) should be open: \(client.inbox.events.suffix(3))")
+                #expect(!client.hasEnded)
+            }
+            await middle.close()
+            await newest.close()
+        }
+    }
+
+    @Test("3b. per-user limit 2, cycle: four simultaneous connects over three nodes leave exactly two open")
+    func perUserLimitCycleSimultaneous() async throws {
+        try await Cluster.with(connections: Self.cycleLimit) { cluster in
+            let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1]
+            let tokens = try await (0..<targets.count).asyncMap { _ in try await cluster.token("burst") }
+            let clients = try await withThrowingTaskGroup(of: ClusterClient.self) { group in
+                for (node, token) in zip(targets, tokens) {
+                    group.addTask {
+                        let socket = try await WebSocketClient.connect(
+                            host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
+                        return ClusterClient(user: "burst", node: node.name, socket: socket)
+                    }
+                }
+                var clients: [ClusterClient] = []
+                for try await client in group { clients.append(client) }
+                return clients
+            }
+            // Two of the four are replaced (4001); wait for both closes.
+            let closed = await withTaskGroup(of: UInt16??.self) { group in
+                for client in clients { group.addTask { await client.closeCode(timeout: .seconds(10)) } }
+                var codes: [UInt16??] = []
+                for await code in group { codes.append(code) }
+                return codes
+            }
+            let replaced = closed.filter { $0 == .some(4001) }.count
+            let open = clients.filter { !$0.hasEnded }
+            #expect(replaced == 2, "close codes: \(closed.map { $0.map { $0.map(String.init) ?? "no close frame" } ?? "open" })")
+            #expect(open.count == 2)
+            for client in open {
+                #expect(try await client.request("ping")?.string("event") == "pong")
+                await client.close()
+            }
+        }
+    }
+
+    @Test("4. a mute on n1 holds for the user's very next message on n3")
+    func livePermissionsAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let moderator = try await cluster.connect("mod", to: cluster.n1, perms: ["chat", "moderator"])
+            let muted = try await cluster.connect("m", to: cluster.n3)
+            #expect(try await muted.request("ping")?.string("event") == "pong", "m holds chat before the mute")
+            let reply = try await moderator.request("mute", target: "m")
+            #expect(reply?.string("event") == "muted", "the moderator's mute answered \(reply?.jsonText ?? "nothing")")
+            // No wait: m's very next message.
+            let after = try await muted.request("ping")
+            #expect(after?.errorCode == "forbidden", "m's next message on n3 after the mute on n1 got \(after?.jsonText ?? "nothing")")
+        }
+    }
+
+    @Test("5. API disconnect on n3 closes a user's connections on n1 and n2")
+    func disconnectAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let onN1 = try await cluster.connect("d", to: cluster.n1)
+            let onN2 = try await cluster.connect("d", to: cluster.n2)
+            let answer = try await cluster.n3.api("disconnect", "{\"user\":\"d\",\"code\":4009,\"reason\":\"bye\"}")
+            #expect(answer.status == 200)
+            #expect(answer.json?["result"]?.int("closed") == 2, "the API answered \(answer.json?.jsonText ?? "nothing")")
+            for client in [onN1, onN2] {
+                let code = await client.closeCode()
+                #expect(code == .some(4009), "d on \(client.node): \(code.map { $0.map(String.init) ?? "ended without a close frame" } ?? "still open after 20 s")")
+            }
+        }
+    }
+
+    @Test("5b. a client's kick on n1 closes the user's connections on n2 and n3")
+    func kickAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let moderator = try await cluster.connect("mod", to: cluster.n1, perms: ["chat", "moderator"])
+            let onN2 = try await cluster.connect("d", to: cluster.n2)
+            let onN3 = try await cluster.connect("d", to: cluster.n3)
+            let reply = try await moderator.request("kick", target: "d")
+            #expect(reply?.string("event") == "kicked", "the kick answered \(reply?.jsonText ?? "nothing")")
+            #expect(reply?["payload"]?.int("closed") == 2, "the kick answered \(reply?.jsonText ?? "nothing")")
+            for client in [onN2, onN3] {
+                let code = await client.closeCode()
+                #expect(code == .some(4008), "d on \(client.node): \(code.map { $0.map(String.init) ?? "ended without a close frame" } ?? "still open after 20 s")")
+            }
+        }
+    }
+
+    @Test("6. info lists every node; a node killed with -9 leaves the list within 3 heartbeats and some slack")
+    func infoListsNodes() async throws {
+        try await Cluster.with { cluster in
+            var lists: [String: [String]] = [:]
+            let all = await cluster.poll {
+                for node in cluster.nodes { lists[node.name] = await node.infoNodeNames() ?? [] }
+                return lists.values.allSatisfy { Set($0) == ["n1", "n2", "n3"] }
+            }
+            #expect(all, "info lists: \(lists.sorted { $0.key < $1.key })")
+            cluster.n2.kill()
+            let killed = ContinuousClock.now
+            let gone = await cluster.poll(timeout: .seconds(10)) {
+                for node in [cluster.n1, cluster.n3] { lists[node.name] = await node.infoNodeNames() ?? [] }
+                return [lists["n1"], lists["n3"]].allSatisfy { Set($0 ?? []) == ["n1", "n3"] }
+            }
+            let elapsed = ContinuousClock.now - killed
+            #expect(gone, "10 s after kill -9 of n2: n1 lists \(lists["n1"] ?? []), n3 lists \(lists["n3"] ?? [])")
+            // Three heartbeats of 200 ms, plus slack for a busy machine.
+            #expect(elapsed < .seconds(3), "n2 left the list \(elapsed) after kill -9")
+        }
+    }
+
+    @Test("7. CLIENT KILL TYPE pubsub: the nodes subscribe again and nothing sent afterwards is lost")
+    func pubSubKilled() async throws {
+        try await Cluster.with { cluster in
+            let room = "R"
+            let sender = try await cluster.connect("sender", to: cluster.n1)
+            let member = try await cluster.connect("member", to: cluster.n2)
+            #expect(try await sender.join(room))
+            #expect(try await member.join(room))
+            try await sender.send("say", target: room, payload: "{\"p\":\"before\",\"n\":0}")
+            #expect(await member.next("said") != nil, "cross-node delivery does not work before the kill")
+            let killed = try await cluster.redis.command(["CLIENT", "KILL", "TYPE", "pubsub"])
+            #expect((killed.int ?? 0) >= 3, "CLIENT KILL TYPE pubsub killed \(killed) connections; each node should hold one")
+            // Probe until a frame from n1 reaches n2 again.
+            var probe = 0
+            let back = await cluster.poll(timeout: .seconds(20), every: .milliseconds(1)) {
+                probe += 1
+                try? await sender.send("say", target: room, payload: "{\"p\":\"probe\",\"n\":\(probe)}")
+                return await member.inbox.next(timeout: .milliseconds(200)) { $0["payload"]?.string("p") == "probe" } != nil
+            }
+            #expect(back, "no probe from n1 reached n2 within 20 s of CLIENT KILL TYPE pubsub (\(probe) sent)")
+            guard back else { return }
+            let texts = (0..<100).map { ClusterClient.envelope("say", target: room, payload: "{\"p\":\"after\",\"n\":\($0)}") }
+            try await sender.socket.send(texts: texts)
+            let all = await member.inbox.waitUntil { Self.count($0, publisher: "after") >= 100 }
+            #expect(all, "n2's member got \(Self.count(member.inbox.events, publisher: "after")) of 100 frames sent after the re-subscription")
+            let numbers = member.inbox.frames.filter { $0["payload"]?.string("p") == "after" }.compactMap { $0["payload"]?.int("n") }
+            #expect(numbers == Array(0..<100))
+        }
+    }
+
+    @Test("8. Redis stopped: /ready 503, local delivery goes on, the sender hears of the nodes not reached; Redis back: all resumes")
+    func redisStoppedAndStarted() async throws {
+        try await Cluster.with { cluster in
+            let room = "R"
+            let sender = try await cluster.connect("sender", to: cluster.n1)
+            let local = try await cluster.connect("local", to: cluster.n1)
+            let remote = try await cluster.connect("remote", to: cluster.n2)
+            for client in [sender, local, remote] { #expect(try await client.join(room)) }
+            try await sender.send("say", target: room, payload: "{\"p\":\"up\",\"n\":0}")
+            #expect(await remote.next("said") != nil, "cross-node delivery does not work before Redis stops")
+            #expect(await local.next("said") != nil)
+
+            await cluster.redis.stop()
+            var statuses: [String: Int?] = [:]
+            let down = await cluster.poll {
+                for node in cluster.nodes { statuses[node.name] = await node.readyStatus() }
+                return statuses.values.allSatisfy { $0 == 503 }
+            }
+            #expect(down, "/ready with Redis stopped: \(statuses.sorted { $0.key < $1.key })")
+
+            let id = "while-down"
+            try await sender.send("say", target: room, payload: "{\"p\":\"down\",\"n\":1}", id: id)
+            let localFrame = await local.inbox.next { $0["payload"]?.string("p") == "down" }
+            #expect(localFrame != nil, "the member on the sender's own node did not get the frame while Redis was down")
+            let answer = await sender.reply(to: id)
+            #expect(answer?.errorCode == "action_failed", "the sender got \(answer?.jsonText ?? "nothing") while Redis was down")
+            let message = answer?["payload"]?.string("message") ?? ""
+            #expect(message.lowercased().contains("node"), "the error should say other nodes were not reached: \(message)")
+
+            try await cluster.redis.start()
+            let up = await cluster.poll {
+                for node in cluster.nodes { statuses[node.name] = await node.readyStatus() }
+                return statuses.values.allSatisfy { $0 == 200 }
+            }
+            #expect(up, "/ready after Redis came back: \(statuses.sorted { $0.key < $1.key })")
+            try await sender.send("say", target: room, payload: "{\"p\":\"again\",\"n\":2}")
+            let again = await remote.inbox.next { $0["payload"]?.string("p") == "again" }
+            #expect(again != nil, "n2's member got nothing from n1 after Redis came back and /ready said 200")
+        }
+    }
+
+    @Test("9. API publish on n3 reaches members on n1 and n2")
+    func apiPublishAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let room = "R"
+            let onN1 = try await cluster.connect("a", to: cluster.n1)
+            let onN2 = try await cluster.connect("b", to: cluster.n2)
+            for client in [onN1, onN2] { #expect(try await client.join(room)) }
+            let answer = try await cluster.n3.api("publish", "{\"room\":\"R\",\"event\":\"news\",\"payload\":{\"k\":1}}")
+            #expect(answer.status == 200 && answer.json?["result"] != nil, "publish answered \(answer.json?.jsonText ?? "nothing")")
+            for client in [onN1, onN2] {
+                let frame = await client.next("news")
+                #expect(frame?["payload"]?.int("k") == 1, "\(client.user) on \(client.node) got \(frame?.jsonText ?? "nothing")")
+                #expect(frame?["from"] == nil)
+            }
+        }
+    }
+}
+
+extension Sequence {
+    /// `map` with an async transform, in order.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
