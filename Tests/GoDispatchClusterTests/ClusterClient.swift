@@ -44,20 +44,27 @@ final class Inbox: Sendable {
             state.nextID += 1
             return state.nextID
         }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            let expired = state.withLock { $0.waiters.removeValue(forKey: id) }
-            expired?.continuation.resume(returning: false)
-        }
+        // The timer starts once the waiter is registered, so it cannot fire before there is one to expire.
+        let timer = Mutex<Task<Void, Never>?>(nil)
         let met = await withCheckedContinuation { continuation in
             let now = state.withLock { state -> Bool in
                 if condition(state) { return true }
                 state.waiters[id] = Waiter(condition: condition, continuation: continuation)
                 return false
             }
-            if now { continuation.resume(returning: true) }
+            if now {
+                continuation.resume(returning: true)
+                return
+            }
+            timer.withLock {
+                $0 = Task {
+                    try? await Task.sleep(for: timeout)
+                    let expired = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+                    expired?.continuation.resume(returning: false)
+                }
+            }
         }
-        timer.cancel()
+        timer.withLock { $0?.cancel() }
         return met
     }
 

@@ -64,8 +64,9 @@ struct ClusterTests {
                 }
                 try await group.waitForAll()
             }
+            let deadline = Deadline(.seconds(30))
             for client in everyone {
-                let all = await client.inbox.waitUntil(timeout: .seconds(30)) { Self.count($0) >= 2 * perPublisher }
+                let all = await client.inbox.waitUntil(timeout: deadline.remaining) { Self.count($0) >= 2 * perPublisher }
                 #expect(
                     all,
                     "\(client.user) on \(client.node) got \(Self.said(client).count) of \(2 * perPublisher) frames; errors: \(client.inbox.frames.filter { $0.errorCode != nil }.prefix(3).map(\.jsonText))"
@@ -73,16 +74,20 @@ struct ClusterTests {
             }
             let reference = Self.said(members[0])
             let expected = Set((0..<perPublisher).flatMap { ["p1#\($0)", "p2#\($0)"] })
-            #expect(Set(reference) == expected && reference.count == expected.count)
+            let complete = Set(reference) == expected && reference.count == expected.count
+            #expect(complete, "member0 on n1 got \(reference.count) frames, \(Set(reference).count) distinct, of \(expected.count)")
             // Each publisher's frames in the order it sent them.
             for name in ["p1", "p2"] {
-                #expect(reference.filter { $0.hasPrefix("\(name)#") } == (0..<perPublisher).map { "\(name)#\($0)" })
+                let own = reference.filter { $0.hasPrefix("\(name)#") }
+                let inOrder = own == (0..<own.count).map { "\(name)#\($0)" }
+                #expect(inOrder, "member0 on n1 got \(name)'s frames out of order: \(own.prefix(10))…")
             }
             for client in everyone.dropFirst() {
                 let sequence = Self.said(client)
+                let same = sequence == reference
                 let firstDifference = zip(reference, sequence).enumerated().first { $0.element.0 != $0.element.1 }
                 #expect(
-                    sequence == reference,
+                    same,
                     "\(client.user) on \(client.node) differs from member0 on n1 at \(firstDifference.map { "index \($0.offset): \($0.element.1) vs \($0.element.0)" } ?? "length \(sequence.count) vs \(reference.count)")"
                 )
             }
@@ -248,8 +253,9 @@ struct ClusterTests {
             let answer = try await cluster.n3.api("disconnect", "{\"user\":\"d\",\"code\":4009,\"reason\":\"bye\"}")
             #expect(answer.status == 200)
             #expect(answer.json?["result"]?.int("closed") == 2, "the API answered \(answer.json?.jsonText ?? "nothing")")
+            let deadline = Deadline(.seconds(20))
             for client in [onN1, onN2] {
-                let code = await client.closeCode()
+                let code = await client.closeCode(timeout: deadline.remaining)
                 #expect(code == .some(4009), "d on \(client.node): \(code.map { $0.map(String.init) ?? "ended without a close frame" } ?? "still open after 20 s")")
             }
         }
@@ -264,8 +270,9 @@ struct ClusterTests {
             let reply = try await moderator.request("kick", target: "d")
             #expect(reply?.string("event") == "kicked", "the kick answered \(reply?.jsonText ?? "nothing")")
             #expect(reply?["payload"]?.int("closed") == 2, "the kick answered \(reply?.jsonText ?? "nothing")")
+            let deadline = Deadline(.seconds(20))
             for client in [onN2, onN3] {
-                let code = await client.closeCode()
+                let code = await client.closeCode(timeout: deadline.remaining)
                 #expect(code == .some(4008), "d on \(client.node): \(code.map { $0.map(String.init) ?? "ended without a close frame" } ?? "still open after 20 s")")
             }
         }
@@ -302,7 +309,7 @@ struct ClusterTests {
             #expect(try await sender.join(room))
             #expect(try await member.join(room))
             try await sender.send("say", target: room, payload: "{\"p\":\"before\",\"n\":0}")
-            #expect(await member.next("said") != nil, "cross-node delivery does not work before the kill")
+            try #require(await member.next("said") != nil, "cross-node delivery does not work before the kill")
             let killed = try await cluster.redis.command(["CLIENT", "KILL", "TYPE", "pubsub"])
             #expect((killed.int ?? 0) >= 3, "CLIENT KILL TYPE pubsub killed \(killed) connections; each node should hold one")
             // Probe until a frame from n1 reaches n2 again.
@@ -332,7 +339,7 @@ struct ClusterTests {
             let remote = try await cluster.connect("remote", to: cluster.n2)
             for client in [sender, local, remote] { #expect(try await client.join(room)) }
             try await sender.send("say", target: room, payload: "{\"p\":\"up\",\"n\":0}")
-            #expect(await remote.next("said") != nil, "cross-node delivery does not work before Redis stops")
+            try #require(await remote.next("said") != nil, "cross-node delivery does not work before Redis stops")
             #expect(await local.next("said") != nil)
 
             await cluster.redis.stop()
@@ -373,13 +380,24 @@ struct ClusterTests {
             for client in [onN1, onN2] { #expect(try await client.join(room)) }
             let answer = try await cluster.n3.api("publish", "{\"room\":\"R\",\"event\":\"news\",\"payload\":{\"k\":1}}")
             #expect(answer.status == 200 && answer.json?["result"] != nil, "publish answered \(answer.json?.jsonText ?? "nothing")")
+            let deadline = Deadline(.seconds(20))
             for client in [onN1, onN2] {
-                let frame = await client.next("news")
+                let frame = await client.next("news", timeout: deadline.remaining)
                 #expect(frame?["payload"]?.int("k") == 1, "\(client.user) on \(client.node) got \(frame?.jsonText ?? "nothing")")
                 #expect(frame?["from"] == nil)
             }
         }
     }
+}
+
+/// One deadline shared by several waits, so a phase that fails costs its timeout once.
+struct Deadline {
+    let end: ContinuousClock.Instant
+
+    init(_ duration: Duration) { end = .now + duration }
+
+    /// The time left (zero once passed).
+    var remaining: Duration { max(.zero, end - .now) }
 }
 
 extension Sequence {
