@@ -243,6 +243,7 @@ final class Cluster: Sendable {
         } catch {
             started.forEach { $0.kill() }
             await redis.stop()
+            try? FileManager.default.removeItem(atPath: plugins)
             throw error
         }
         let keys = JWTKeyCollection()
@@ -252,9 +253,15 @@ final class Cluster: Sendable {
             try await body(cluster)
         } catch {
             await cluster.stop()
-            throw ClusterFailure(description: "\(error)\n\(cluster.logTails())")
+            try? FileManager.default.removeItem(atPath: plugins)
+            throw ClusterFailure(description: "\(error)\n\(cluster.logTails())\n(logs kept in \(directory))")
         }
         await cluster.stop()
+        try? FileManager.default.removeItem(atPath: plugins)
+        // Logs are kept when an expectation failed (Swift Testing does not tell the body), under GODISPATCH_KEEP_LOGS.
+        if ProcessInfo.processInfo.environment["GODISPATCH_KEEP_LOGS"] == nil {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// Kills the nodes and stops Redis.

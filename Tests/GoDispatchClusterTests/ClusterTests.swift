@@ -134,46 +134,50 @@ struct ClusterTests {
         }
     }
 
-    @Test("2b. per-user limit 2, reject: six simultaneous connects over three nodes, exactly two accepted")
+    @Test("2b. per-user limit 2, reject: six simultaneous connects over three nodes, exactly two accepted (three rounds)")
     func perUserLimitRejectSimultaneous() async throws {
         try await Cluster.with(connections: Self.rejectLimit) { cluster in
-            let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1, cluster.n2, cluster.n3]
-            let tokens = try await (0..<targets.count).asyncMap { _ in try await cluster.token("burst") }
-            let outcomes = await withTaskGroup(of: Result<ClusterClient, Refusal>?.self) { group in
-                for (node, token) in zip(targets, tokens) {
-                    group.addTask {
-                        do {
-                            let socket = try await WebSocketClient.connect(
-                                host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
-                            return .success(ClusterClient(user: "burst", node: node.name, socket: socket))
-                        } catch WebSocketClientError.rejected(let status, let body) {
-                            return .failure(Refusal(status: status, body: body))
-                        } catch {
-                            return nil
+            for round in 0..<3 {
+                let user = "burst\(round)"
+                let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1, cluster.n2, cluster.n3]
+                let tokens = try await targets.asyncMap { _ in try await cluster.token(user) }
+                let outcomes = await withTaskGroup(of: Result<ClusterClient, Refusal>?.self) { group in
+                    for (node, token) in zip(targets, tokens) {
+                        group.addTask {
+                            do {
+                                let socket = try await WebSocketClient.connect(
+                                    host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
+                                return .success(ClusterClient(user: user, node: node.name, socket: socket))
+                            } catch WebSocketClientError.rejected(let status, let body) {
+                                return .failure(Refusal(status: status, body: body))
+                            } catch {
+                                return nil
+                            }
                         }
                     }
+                    var outcomes: [Result<ClusterClient, Refusal>?] = []
+                    for await outcome in group { outcomes.append(outcome) }
+                    return outcomes
                 }
-                var outcomes: [Result<ClusterClient, Refusal>?] = []
-                for await outcome in group { outcomes.append(outcome) }
-                return outcomes
+                let accepted = outcomes.compactMap { outcome -> ClusterClient? in
+                    if case .success(let client)? = outcome { return client }
+                    return nil
+                }
+                let refused = outcomes.compactMap { outcome -> Refusal? in
+                    if case .failure(let refusal)? = outcome { return refusal }
+                    return nil
+                }
+                #expect(
+                    accepted.count == 2,
+                    "round \(round): accepted on \(accepted.map(\.node)), refused \(refused.map(\.status)), \(outcomes.count - accepted.count - refused.count) failed otherwise")
+                #expect(refused.count == 4 && refused.allSatisfy { $0.status == 429 }, "round \(round): refused \(refused.map { "\($0.status) \($0.body)" })")
+                // The accepted ones really are open.
+                for client in accepted {
+                    #expect(try await client.request("ping")?.string("event") == "pong", "round \(round): \(client.node)'s connection is not usable")
+                }
+                for client in accepted { await client.close() }
+                guard accepted.count == 2 else { return }
             }
-            let accepted = outcomes.compactMap { outcome -> ClusterClient? in
-                if case .success(let client)? = outcome { return client }
-                return nil
-            }
-            let refused = outcomes.compactMap { outcome -> Refusal? in
-                if case .failure(let refusal)? = outcome { return refusal }
-                return nil
-            }
-            #expect(
-                accepted.count == 2,
-                "accepted on \(accepted.map(\.node)), refused \(refused.map(\.status)), \(outcomes.count - accepted.count - refused.count) failed otherwise")
-            #expect(refused.count == 4 && refused.allSatisfy { $0.status == 429 })
-            // The accepted ones really are open.
-            for client in accepted {
-                #expect(try await client.request("ping")?.string("event") == "pong", "\(client.node)'s connection is not usable")
-            }
-            for client in accepted { await client.close() }
         }
     }
 
@@ -196,37 +200,50 @@ struct ClusterTests {
         }
     }
 
-    @Test("3b. per-user limit 2, cycle: four simultaneous connects over three nodes leave exactly two open")
+    @Test("3b. per-user limit 2, cycle: four simultaneous connects over three nodes leave exactly two open (three rounds)")
     func perUserLimitCycleSimultaneous() async throws {
         try await Cluster.with(connections: Self.cycleLimit) { cluster in
-            let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1]
-            let tokens = try await (0..<targets.count).asyncMap { _ in try await cluster.token("burst") }
-            let clients = try await withThrowingTaskGroup(of: ClusterClient.self) { group in
-                for (node, token) in zip(targets, tokens) {
-                    group.addTask {
-                        let socket = try await WebSocketClient.connect(
-                            host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
-                        return ClusterClient(user: "burst", node: node.name, socket: socket)
+            for round in 0..<3 {
+                let user = "burst\(round)"
+                let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1]
+                let tokens = try await targets.asyncMap { _ in try await cluster.token(user) }
+                let clients = try await withThrowingTaskGroup(of: ClusterClient.self) { group in
+                    for (node, token) in zip(targets, tokens) {
+                        group.addTask {
+                            let socket = try await WebSocketClient.connect(
+                                host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
+                            return ClusterClient(user: user, node: node.name, socket: socket)
+                        }
                     }
+                    var clients: [ClusterClient] = []
+                    for try await client in group { clients.append(client) }
+                    return clients
                 }
-                var clients: [ClusterClient] = []
-                for try await client in group { clients.append(client) }
-                return clients
-            }
-            // Two of the four are replaced (4001); wait for both closes.
-            let closed = await withTaskGroup(of: UInt16??.self) { group in
-                for client in clients { group.addTask { await client.closeCode(timeout: .seconds(10)) } }
-                var codes: [UInt16??] = []
-                for await code in group { codes.append(code) }
-                return codes
-            }
-            let replaced = closed.filter { $0 == .some(4001) }.count
-            let open = clients.filter { !$0.hasEnded }
-            #expect(replaced == 2, "close codes: \(closed.map { $0.map { $0.map(String.init) ?? "no close frame" } ?? "open" })")
-            #expect(open.count == 2)
-            for client in open {
-                #expect(try await client.request("ping")?.string("event") == "pong")
-                await client.close()
+                // Two of the four are replaced (4001): wait for two ends (the two that stay open never end, so
+                // the wait stops at the second end, or at the deadline).
+                let (ends, ended) = AsyncStream.makeStream(of: UInt16??.self)
+                for client in clients {
+                    Task { ended.yield(await client.closeCode(timeout: .seconds(20))) }
+                }
+                var count = 0
+                for await code in ends {
+                    count += 1
+                    if code != nil && clients.filter(\.hasEnded).count >= 2 || count == clients.count { break }
+                }
+                let states = clients.map { client -> String in
+                    for event in client.inbox.events {
+                        if case .close(let code, let reason) = event { return "\(client.node): \(code.map(String.init) ?? "-") \(reason)" }
+                    }
+                    return "\(client.node): \(client.hasEnded ? "ended without a close frame" : "open")"
+                }
+                let replaced = clients.filter { $0.inbox.events.contains { if case .close(4001, _) = $0 { true } else { false } } }
+                let open = clients.filter { !$0.hasEnded }
+                #expect(replaced.count == 2 && open.count == 2, "round \(round), after 20 s: \(states)")
+                for client in open {
+                    #expect(try await client.request("ping")?.string("event") == "pong", "round \(round): \(client.node)'s connection is not usable")
+                }
+                for client in open { await client.close() }
+                guard replaced.count == 2 && open.count == 2 else { return }
             }
         }
     }
