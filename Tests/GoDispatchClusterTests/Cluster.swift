@@ -35,6 +35,22 @@ let clusterEvents = """
             params: { room: "{{target}}" }
           - action: _notify_origin
             params: { event: joined, target: "{{target}}" }
+      # {"event":"leave","target":"R"} → left
+      leave:
+        pipeline:
+          - action: _leave
+            params: { room: "{{target}}" }
+          - action: _notify_origin
+            params: { event: left, target: "{{target}}" }
+      # {"event":"dm","target":"U","payload":{…}} → `direct` to every connection of U; the sender gets `sent`
+      dm:
+        requires: [chat]
+        pipeline:
+          - id: dm
+            action: _notify_user
+            params: { user: "{{target}}", event: direct, payload: "{{payload}}" }
+          - action: _notify_origin
+            params: { event: sent, target: "{{target}}", payload: "{{steps.dm}}" }
       # {"event":"say","target":"R","payload":{…}} → `said` to every member of R, on every node
       say:
         requires: [chat]
@@ -197,12 +213,15 @@ final class Cluster: Sendable {
     let nodes: [ClusterNode]
     let minter: JWTKeyCollection
     let directory: String
+    /// `broker.prefix` of every node.
+    let prefix: String
 
     var n1: ClusterNode { nodes[0] }
     var n2: ClusterNode { nodes[1] }
     var n3: ClusterNode { nodes[2] }
 
-    private init(redis: RedisServer, nodes: [ClusterNode], minter: JWTKeyCollection, directory: String) {
+    private init(redis: RedisServer, nodes: [ClusterNode], minter: JWTKeyCollection, directory: String, prefix: String) {
+        self.prefix = prefix
         self.redis = redis
         self.nodes = nodes
         self.minter = minter
@@ -248,7 +267,7 @@ final class Cluster: Sendable {
         }
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        let cluster = Cluster(redis: redis, nodes: started, minter: keys, directory: directory)
+        let cluster = Cluster(redis: redis, nodes: started, minter: keys, directory: directory, prefix: prefix)
         do {
             try await body(cluster)
         } catch {

@@ -405,6 +405,108 @@ struct ClusterTests {
             }
         }
     }
+    @Test("4b. API set_permissions on n2 holds for the user's next message on n3")
+    func apiPermissionsAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let user = try await cluster.connect("m", to: cluster.n3)
+            #expect(try await user.request("ping")?.string("event") == "pong")
+            let removed = try await cluster.n2.api("set_permissions", "{\"user\":\"m\",\"remove\":[\"chat\"]}")
+            #expect(removed.status == 200 && removed.json?["result"] != nil, "set_permissions answered \(removed.json?.jsonText ?? "nothing")")
+            let after = try await user.request("ping")
+            #expect(after?.errorCode == "forbidden", "m's next message on n3 after the API removed chat on n2 got \(after?.jsonText ?? "nothing")")
+            let added = try await cluster.n1.api("set_permissions", "{\"user\":\"m\",\"add\":[\"chat\"]}")
+            #expect(added.status == 200 && added.json?["result"] != nil, "set_permissions answered \(added.json?.jsonText ?? "nothing")")
+            let again = try await user.request("ping")
+            #expect(again?.string("event") == "pong", "m's next message on n3 after the API gave chat back on n1 got \(again?.jsonText ?? "nothing")")
+        }
+    }
+
+    @Test("10. a node subscribes to a room's channel only while it has members there")
+    func subscriptionsFollowMembership() async throws {
+        try await Cluster.with { cluster in
+            let room = "Rsub"
+            // The room's channels (whatever the broker calls them, they carry the prefix and the `{room}` tag)
+            // and how many subscribers they have in all.
+            let subscribers: @Sendable () async -> Int? = {
+                guard
+                    let names = try? await cluster.redis.command(["PUBSUB", "CHANNELS", "\(cluster.prefix)*{\(room)}*"]).array?
+                        .compactMap(\.string)
+                else { return nil }
+                guard !names.isEmpty else { return 0 }
+                guard let counts = try? await cluster.redis.command(["PUBSUB", "NUMSUB"] + names).array else { return nil }
+                return stride(from: 1, to: counts.count, by: 2).reduce(0) { $0 + Int(counts[$1].int ?? 0) }
+            }
+            #expect(await subscribers() == 0)
+            let a = try await cluster.connect("a", to: cluster.n1)
+            let b = try await cluster.connect("b", to: cluster.n2)
+            let a2 = try await cluster.connect("a2", to: cluster.n1)
+            #expect(try await a.join(room))
+            #expect(await subscribers() == 1, "one node has members: n1")
+            #expect(try await a2.join(room))
+            #expect(await subscribers() == 1, "still one node with members: n1 (two members)")
+            #expect(try await b.join(room))
+            #expect(await subscribers() == 2, "two nodes have members: n1 and n2")
+            #expect(try await a.request("leave", target: room)?.string("event") == "left")
+            #expect(await subscribers() == 2, "n1 still has a2")
+            // Unsubscribing may follow the leave; Redis is polled.
+            #expect(try await a2.request("leave", target: room)?.string("event") == "left")
+            var seen: Int?
+            #expect(await cluster.poll(timeout: .seconds(5)) { seen = await subscribers(); return seen == 1 }, "n1 has no member left; subscribers: \(seen.map(String.init) ?? "?")")
+            await b.close()
+            #expect(await cluster.poll(timeout: .seconds(5)) { seen = await subscribers(); return seen == 0 }, "no node has members; subscribers: \(seen.map(String.init) ?? "?")")
+        }
+    }
+
+    @Test("11. API join and leave on n3 act on a user's connections on n1 and n2")
+    func apiJoinLeaveAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let room = "V"
+            let b1 = try await cluster.connect("b", to: cluster.n1)
+            let b2 = try await cluster.connect("b", to: cluster.n2)
+            let joined = try await cluster.n3.api("join", "{\"user\":\"b\",\"room\":\"V\"}")
+            #expect(joined.json?["result"]?.int("joined") == 2, "join answered \(joined.json?.jsonText ?? "nothing")")
+            _ = try await cluster.n3.api("publish", "{\"room\":\"V\",\"event\":\"news\",\"payload\":{\"k\":\"in\"}}")
+            let deadline = Deadline(.seconds(20))
+            for client in [b1, b2] {
+                let frame = await client.inbox.next(timeout: deadline.remaining) { $0["payload"]?.string("k") == "in" }
+                #expect(frame != nil, "b on \(client.node) got nothing after the API joined it on n3")
+            }
+            let left = try await cluster.n3.api("leave", "{\"user\":\"b\",\"room\":\"V\"}")
+            #expect(left.json?["result"]?.int("left") == 2, "leave answered \(left.json?.jsonText ?? "nothing")")
+            // Markers on the same nodes: once they have the next frame, b's connections would have had it too.
+            let m1 = try await cluster.connect("m1", to: cluster.n1)
+            let m2 = try await cluster.connect("m2", to: cluster.n2)
+            for marker in [m1, m2] { #expect(try await marker.join(room)) }
+            _ = try await cluster.n3.api("publish", "{\"room\":\"V\",\"event\":\"news\",\"payload\":{\"k\":\"out\"}}")
+            for marker in [m1, m2] {
+                #expect(await marker.inbox.next(timeout: deadline.remaining) { $0["payload"]?.string("k") == "out" } != nil)
+            }
+            for client in [b1, b2] {
+                let late = client.inbox.frames.contains { $0["payload"]?.string("k") == "out" }
+                #expect(!late, "b on \(client.node) still got the room's frames after the API's leave on n3")
+            }
+        }
+    }
+
+    @Test("12. notify_user from the API on n3 and _notify_user from a client on n3 reach a user on n1 and n2")
+    func notifyUserAcrossNodes() async throws {
+        try await Cluster.with { cluster in
+            let c1 = try await cluster.connect("c", to: cluster.n1)
+            let c2 = try await cluster.connect("c", to: cluster.n2)
+            let api = try await cluster.n3.api("notify_user", "{\"user\":\"c\",\"event\":\"direct\",\"payload\":{\"k\":\"api\"}}")
+            #expect(api.json?["result"]?.int("delivered") == 2, "notify_user answered \(api.json?.jsonText ?? "nothing")")
+            let sender = try await cluster.connect("s", to: cluster.n3)
+            let reply = try await sender.request("dm", target: "c", payload: "{\"k\":\"dm\"}")
+            #expect(reply?["payload"]?.int("delivered") == 2, "the dm's _notify_user answered \(reply?.jsonText ?? "nothing")")
+            let deadline = Deadline(.seconds(20))
+            for client in [c1, c2] {
+                for kind in ["api", "dm"] {
+                    let frame = await client.inbox.next(timeout: deadline.remaining) { $0["payload"]?.string("k") == kind }
+                    #expect(frame?.string("event") == "direct", "c on \(client.node) got no \(kind) frame")
+                }
+            }
+        }
+    }
 }
 
 /// One deadline shared by several waits, so a phase that fails costs its timeout once.
