@@ -6,7 +6,7 @@ import Testing
 
 /// Issue 14: three real nodes (`godispatch serve` with `broker: redis`) sharing one real `redis-server`,
 /// real WebSocket clients on each. Every test starts its own Redis and nodes and kills them at the end.
-@Suite("Three nodes on Redis", .timeLimit(.minutes(2)))
+@Suite("Three nodes on Redis", .serialized, .timeLimit(.minutes(2)))
 struct ClusterTests {
     /// The `say` frames a client has received: (publisher, number) in arrival order.
     static func said(_ client: ClusterClient) -> [String] {
@@ -284,9 +284,11 @@ struct ClusterTests {
             let moderator = try await cluster.connect("mod", to: cluster.n1, perms: ["chat", "moderator"])
             let onN2 = try await cluster.connect("d", to: cluster.n2)
             let onN3 = try await cluster.connect("d", to: cluster.n3)
+            let sent = ContinuousClock.now
             let reply = try await moderator.request("kick", target: "d")
-            #expect(reply?.string("event") == "kicked", "the kick answered \(reply?.jsonText ?? "nothing")")
-            #expect(reply?["payload"]?.int("closed") == 2, "the kick answered \(reply?.jsonText ?? "nothing")")
+            let took = ContinuousClock.now - sent
+            #expect(reply?.string("event") == "kicked", "the kick answered \(reply?.jsonText ?? "nothing") after \(took)")
+            #expect(reply?["payload"]?.int("closed") == 2, "the kick answered \(reply?.jsonText ?? "nothing") after \(took)")
             let deadline = Deadline(.seconds(20))
             for client in [onN2, onN3] {
                 let code = await client.closeCode(timeout: deadline.remaining)
@@ -496,8 +498,10 @@ struct ClusterTests {
             let api = try await cluster.n3.api("notify_user", "{\"user\":\"c\",\"event\":\"direct\",\"payload\":{\"k\":\"api\"}}")
             #expect(api.json?["result"]?.int("delivered") == 2, "notify_user answered \(api.json?.jsonText ?? "nothing")")
             let sender = try await cluster.connect("s", to: cluster.n3)
+            let sent = ContinuousClock.now
             let reply = try await sender.request("dm", target: "c", payload: "{\"k\":\"dm\"}")
-            #expect(reply?["payload"]?.int("delivered") == 2, "the dm's _notify_user answered \(reply?.jsonText ?? "nothing")")
+            let took = ContinuousClock.now - sent
+            #expect(reply?["payload"]?.int("delivered") == 2, "the dm's _notify_user answered \(reply?.jsonText ?? "nothing") after \(took)")
             let deadline = Deadline(.seconds(20))
             for client in [c1, c2] {
                 for kind in ["api", "dm"] {
