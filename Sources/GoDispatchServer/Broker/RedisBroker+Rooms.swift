@@ -15,11 +15,16 @@ extension RedisBroker {
                         + "other nodes were not reached"))
             return delivery
         }
+        if let rule = here.historyRule(ofRoom: room) {
+            return publishNumbered(frame, toRoom: room, rule: rule, excluding: excluding, here: here, wait: wait)
+        }
         let recipients = here.memberCount(ofRoom: room, excluding: excluding)
-        // `<excluded connection id>\n<frame>`: the id is empty when nobody is excluded.
+        // `<excluded connection id or -> <offset or -> <echo or ->\n<frame>`.
         var payload = ByteBuffer()
-        payload.reserveCapacity(frame.bytes.count + 17)
-        if let excluding { payload.writeString(excluding.id) }
+        payload.reserveCapacity(frame.bytes.count + 64)
+        payload.writeString(excluding?.id ?? "-")
+        payload.writeString(" - ")
+        payload.writeString(echo(for: wait, room: room, recipients: recipients))
         payload.writeInteger(UInt8(ascii: "\n"))
         payload.writeBytes(frame.bytes)
         wait?.begin()
@@ -38,6 +43,32 @@ extension RedisBroker {
             }
         }
         return RoomDelivery(recipients: recipients, position: nil)
+    }
+
+    /// The echo token of a publish: `<node>#<n>` when the step must also wait for the frame to come back to
+    /// this node's `recipients` members (so they get it before anything the pipeline sends next), else `-`
+    /// (no members here, or the room's subscription is not confirmed yet, so it may not come back).
+    func echo(for wait: BrokerWait?, room: String, recipients: Int) -> String {
+        guard let wait, recipients > 0 else { return "-" }
+        let token = state.withLock { state -> (UInt64, String)? in
+            guard state.rooms[room]?.isConfirmed == true else { return nil }
+            let number = state.nextEcho
+            state.nextEcho += 1
+            state.echoes[number] = wait
+            return (number, state.nodeName)
+        }
+        guard let (number, name) = token else { return "-" }
+        wait.begin()
+        return "\(name)#\(number)"
+    }
+
+    /// A publish of this node came back: its step may go on.
+    private func echoed(_ token: some Collection<UInt8>) {
+        let text = String(decoding: token, as: UTF8.self)
+        guard let hash = text.lastIndex(of: "#"), text[..<hash] == nodeName, let number = UInt64(text[text.index(after: hash)...]) else {
+            return
+        }
+        state.withLock { $0.echoes.removeValue(forKey: number) }?.end()
     }
 
     public func awaitRoom(_ room: String, wait: BrokerWait) {
@@ -78,8 +109,18 @@ extension RedisBroker {
             logger.warning("malformed room message ignored", metadata: ["channel": "\(channel)"])
             return
         }
-        let excluded = newline == view.startIndex ? nil : String(decoding: view[view.startIndex..<newline], as: UTF8.self)
+        let header = view[view.startIndex..<newline].split(separator: UInt8(ascii: " "))
+        guard header.count == 3 else {
+            logger.warning("malformed room message ignored", metadata: ["channel": "\(channel)"])
+            return
+        }
+        let excluded = header[0].elementsEqual("-".utf8) ? nil : String(decoding: header[0], as: UTF8.self)
         let frame = OutboundFrame(bytes: Array(view[(newline + 1)...]))
-        _ = node.publish(frame, toRoom: room, excluding: excluded)
+        if let offset = UInt64(String(decoding: header[1], as: UTF8.self)) {
+            _ = node.deliver(numbered: frame, offset: offset, toRoom: room, excluding: excluded)
+        } else {
+            _ = node.publish(frame, toRoom: room, excluding: excluded)
+        }
+        if !header[2].elementsEqual("-".utf8) { echoed(header[2]) }
     }
 }

@@ -32,6 +32,10 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         var rooms: [String: RoomSubscription] = [:]
         /// Users with connections here (or being admitted): how many, with their subscription.
         var users: [String: UserSubscription] = [:]
+        /// Publishes waiting to come back to this node (so its own members get a frame before the step
+        /// that published it completes), by echo number.
+        var echoes: [UInt64: BrokerWait] = [:]
+        var nextEcho: UInt64 = 1
         /// Commands sent and not yet answered by every node, by request id.
         var requests: [UInt64: PendingRequest] = [:]
         var nextRequest: UInt64 = 1
@@ -148,7 +152,18 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         if let available = changed {
             Self.announce(available, listeners: availabilityListeners, logger: logger, what: "subscriber")
         }
-        if up { releaseLeftoverSlots() }
+        if up {
+            releaseLeftoverSlots()
+        } else {
+            // What was in flight on the lost connection will not come back.
+            let lost = state.withLock { state in
+                defer { state.echoes = [:] }
+                return Array(state.echoes.values)
+            }
+            for wait in lost {
+                wait.end(.unavailable("the pub/sub connection to Redis was lost before this node received its own publish back"))
+            }
+        }
     }
 
     private static func announce(
