@@ -13,8 +13,13 @@ public final class RecoveringMembers: Sendable {
         let room: String
     }
 
+    private struct Held {
+        var members: [Key: [(offset: UInt64, frame: OutboundFrame)]] = [:]
+        var rooms: [String: [(offset: UInt64, frame: OutboundFrame)]] = [:]
+    }
+
     private let recovering = ManagedAtomic<Int>(0)
-    private let held = Locked<[Key: [(offset: UInt64, frame: OutboundFrame)]]>([:])
+    private let held = Locked(Held())
 
     /// No member recovering.
     public init() {}
@@ -23,8 +28,8 @@ public final class RecoveringMembers: Sendable {
     public func begin(connection: Connection, room: String) {
         held.withLock { held in
             let key = Key(connection: ObjectIdentifier(connection), room: room)
-            guard held[key] == nil else { return }
-            held[key] = []
+            guard held.members[key] == nil else { return }
+            held.members[key] = []
             recovering.wrappingIncrement(ordering: .relaxed)
         }
     }
@@ -41,12 +46,16 @@ public final class RecoveringMembers: Sendable {
         // Under the lock, so a member's `finish` (which sends `_joined` and the held frames) never falls
         // between this frame's check and its send.
         return held.withLock { held in
+            if held.rooms[room] != nil {
+                held.rooms[room]!.append((offset, frame))
+                return members.count
+            }
             var direct: [Connection] = []
             direct.reserveCapacity(members.count)
             for member in members {
                 let key = Key(connection: ObjectIdentifier(member), room: room)
-                if held[key] != nil {
-                    held[key]!.append((offset, frame))
+                if held.members[key] != nil {
+                    held.members[key]!.append((offset, frame))
                 } else {
                     direct.append(member)
                 }
@@ -60,11 +69,33 @@ public final class RecoveringMembers: Sendable {
     /// frames held back whose offset is above `top` (the read's newest), and delivers live from then on.
     public func finish(connection: Connection, room: String, joined: OutboundFrame?, top: UInt64) {
         held.withLock { held in
-            guard let frames = held.removeValue(forKey: Key(connection: ObjectIdentifier(connection), room: room)) else { return }
+            guard let frames = held.members.removeValue(forKey: Key(connection: ObjectIdentifier(connection), room: room)) else { return }
             recovering.wrappingDecrement(ordering: .relaxed)
             guard let joined, !connection.isClosed else { return }
             connection.transport.send(joined)
             for (offset, frame) in frames where offset > top { connection.transport.send(frame) }
+        }
+    }
+
+    /// The whole room catches up (this node missed frames while the broker was down): live frames for
+    /// it are held back until ``finishRoom(_:catchUp:top:members:fanOut:)``.
+    public func beginRoom(_ room: String) {
+        held.withLock { held in
+            guard held.rooms[room] == nil else { return }
+            held.rooms[room] = []
+            recovering.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
+    /// Ends a room's catch-up: `members` get `catchUp` (the frames missed, or a `_recover` frame when
+    /// they cannot be given back), then the held frames above `top`; later frames go live.
+    public func finishRoom(_ room: String, catchUp: [OutboundFrame], top: UInt64, members: () -> [Connection], fanOut: any FrameFanOut) {
+        held.withLock { held in
+            guard let frames = held.rooms.removeValue(forKey: room) else { return }
+            recovering.wrappingDecrement(ordering: .relaxed)
+            let recipients = members()
+            for frame in catchUp { fanOut.deliver(frame, to: recipients) }
+            for (offset, frame) in frames where offset > top { fanOut.deliver(frame, to: recipients) }
         }
     }
 }

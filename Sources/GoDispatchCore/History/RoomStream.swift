@@ -179,7 +179,7 @@ extension RoomRule {
     /// The frames after `since` a stream at `position` can give back, from `after` (the frames it holds
     /// after `since`, oldest first): recovery on, same epoch, not ahead of the stream, no more than
     /// `recovery_max` of them, and none trimmed. Otherwise nil (recovery is all or nothing).
-    func recoverable(since: StreamPosition, position: StreamPosition, after: ArraySlice<StoredPublication>)
+    public func recoverable(since: StreamPosition, position: StreamPosition, after: ArraySlice<StoredPublication>)
         -> ArraySlice<StoredPublication>?
     {
         guard recovery, since.epoch == position.epoch, since.offset <= position.offset else { return nil }

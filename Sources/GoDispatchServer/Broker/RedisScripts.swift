@@ -28,7 +28,7 @@ enum RedisScripts {
     /// never disagree: numbers it (`top` + 1, in the epoch kept beside the stream, created with ARGV[6]
     /// when missing — so a wiped Redis starts a new epoch), inserts `"offset"` and `"epoch"` before the
     /// frame's closing brace, `XADD`s it (trimmed to ARGV[4] frames), refreshes both keys' expiry
-    /// (ARGV[5] ms) and `PUBLISH`es `<ARGV[2]> <offset> <ARGV[7]>\n<numbered frame>` on ARGV[1]. Returns
+    /// (ARGV[5] ms) and `PUBLISH`es `<ARGV[2]> <offset> <ARGV[7]> <epoch>\n<numbered frame>` on ARGV[1]. Returns
     /// {offset, epoch}. KEYS: stream, meta. ARGV: channel, excluded id (`-`: none), frame, size, ttl (ms),
     /// new epoch, echo token (`-`: none).
     static let publishHistory = RedisScript(
@@ -42,7 +42,7 @@ enum RedisScripts {
         redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], top .. '-0', 't', now, 'f', frame)
         redis.call('PEXPIRE', KEYS[1], ARGV[5])
         redis.call('PEXPIRE', KEYS[2], ARGV[5])
-        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. top .. ' ' .. ARGV[7] .. '\\n' .. frame)
+        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. top .. ' ' .. ARGV[7] .. ' ' .. epoch .. '\\n' .. frame)
         return {top, epoch}
         """)
 
