@@ -116,3 +116,49 @@ extension BackendCommands {
         }
     }
 }
+
+/// History as the API reads it: from the cluster's shared streams when there are some, else this node's.
+extension BackendCommands {
+    /// See ``history(room:limit:since:reverse:)``; in a cluster the page is read from the shared history.
+    public func history(
+        room: String, limit: Int?, since: StreamPosition?, reverse: Bool,
+        completion: @escaping @Sendable (Result<HistoryPage, BackendRefusal>) -> Void
+    ) {
+        guard let shared = services.broker.history else {
+            return completion(Result { () throws(BackendRefusal) in try history(room: room, limit: limit, since: since, reverse: reverse) })
+        }
+        let limits = services.limits
+        guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
+            return completion(.failure(.badRequest("`room` must be 1 to \(limits.maxRoomNameBytes) bytes, found \(room.utf8.count)")))
+        }
+        guard let rule = services.here.historyRule(ofRoom: room) else {
+            return completion(.failure(.notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")))
+        }
+        shared.read(room: room, rule: rule, since: since?.offset, limit: limit, reverse: reverse) { read in
+            switch read {
+            case .success(let read):
+                if let since, since.epoch != read.position.epoch || since.offset > read.position.offset {
+                    return completion(
+                        .failure(
+                            .unrecoverablePosition(
+                                "`since` {offset: \(since.offset), epoch: \(since.epoch)} is not a position of this stream "
+                                    + "(now offset \(read.position.offset), epoch \(read.position.epoch))")))
+                }
+                completion(.success(HistoryPage(position: read.position, publications: read.publications)))
+            case .failure(let error):
+                completion(.failure(.brokerUnavailable(error.description)))
+            }
+        }
+    }
+
+    /// See ``removeHistory(room:)``; in a cluster the shared history is emptied.
+    public func removeHistory(room: String, completion: @escaping @Sendable (Result<Void, BackendRefusal>) -> Void) {
+        guard let shared = services.broker.history else {
+            return completion(Result { () throws(BackendRefusal) in try removeHistory(room: room) })
+        }
+        guard services.here.historyRule(ofRoom: room) != nil else {
+            return completion(.failure(.notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")))
+        }
+        shared.remove(room: room) { result in completion(result.mapError { .brokerUnavailable($0.description) }) }
+    }
+}

@@ -27,6 +27,37 @@ public protocol Broker: LocalMembershipObserver {
     /// Every live node as `info` lists it (name, uid, version, uptime, counts); nil with one node (the
     /// API then describes itself).
     var clusterNodes: [JSONValue]? { get }
+
+    /// Where rooms with history keep it when nodes share it; nil: each node's own streams (one node).
+    var history: (any BrokerHistory)? { get }
+}
+
+/// A room's position and some of its frames, as a shared history store read them.
+public struct HistoryRead: Sendable {
+    /// The newest frame's position (offset 0 when none was ever published in this epoch).
+    public var position: StreamPosition
+    /// The frames asked for, each numbered as members received it.
+    public var publications: [StoredPublication]
+
+    /// A read at `position` with `publications`.
+    public init(position: StreamPosition, publications: [StoredPublication]) {
+        self.position = position
+        self.publications = publications
+    }
+}
+
+/// Rooms' histories kept where every node reads them (the cluster broker's Redis streams): frames are
+/// numbered there when published, so their offsets and epoch mean the same on every node.
+public protocol BrokerHistory: Sendable {
+    /// Reads the room's position and frames (kept by `rule`'s `history`): with `reverse` false, the oldest
+    /// first after offset `since` (nil: from the oldest held); with `reverse`, the newest first before
+    /// `since` (nil: from the newest). `limit` nil or 0: none (only the position); negative: all held.
+    func read(
+        room: String, rule: RoomRule, since: UInt64?, limit: Int?, reverse: Bool,
+        completion: @escaping @Sendable (Result<HistoryRead, BrokerError>) -> Void)
+
+    /// Forgets every frame the room holds; its offset and epoch stay.
+    func remove(room: String, completion: @escaping @Sendable (Result<Void, BrokerError>) -> Void)
 }
 
 /// Told when this node's rooms come and go, so the broker listens only to rooms with members here.
@@ -61,4 +92,5 @@ public final class MemoryBroker: Broker {
     public func roomOpened(_ room: String) {}
     public func roomClosed(_ room: String) {}
     public var clusterNodes: [JSONValue]? { nil }
+    public var history: (any BrokerHistory)? { nil }
 }

@@ -40,8 +40,8 @@ struct APIMethods: Sendable {
             case "presence": return eventLoop.makeSucceededFuture(try presence(body))
             case "presence_stats": return eventLoop.makeSucceededFuture(try presenceStats(body))
             case "batch": return try batch(body, on: eventLoop)
-            case "history": return eventLoop.makeSucceededFuture(try history(body))
-            case "history_remove": return eventLoop.makeSucceededFuture(try removeHistory(body))
+            case "history": return try history(body, on: eventLoop)
+            case "history_remove": return try removeHistory(body, on: eventLoop)
             default:
                 throw APIError(
                     .methodNotFound, "unknown method `\(method)`; methods are: \(Self.names.joined(separator: ", "))")
@@ -163,7 +163,7 @@ struct APIMethods: Sendable {
 
     /// `history`: `{"publications":[{"offset","event","data","from"?}],"offset","epoch"}` (Centrifugo's
     /// field names; `data` is the payload). `limit` absent or 0: only the position; -1: all held.
-    private func history(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func history(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         let limit = try body.optionalInt("limit", in: -1...Int(Int32.max))
         let reverse = try body.optionalBool("reverse") ?? false
@@ -174,12 +174,14 @@ struct APIMethods: Sendable {
             }
             since = StreamPosition(offset: UInt64(offset), epoch: epoch)
         }
-        let page: BackendCommands.HistoryPage
-        do {
-            page = try engine.backend.history(room: room, limit: limit, since: since, reverse: reverse)
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.history(room: room, limit: limit, since: since, reverse: reverse, completion: $0) }) {
+            Self.historyReply($0)
         }
+    }
+
+    /// `{"publications":[…],"offset","epoch"}`.
+    private static func historyReply(_ page: BackendCommands.HistoryPage) -> APIReply {
         var writer = JSONWriter()
         writer.writeASCII("{\"publications\":[")
         for (index, publication) in page.publications.enumerated() {
@@ -208,14 +210,10 @@ struct APIMethods: Sendable {
     }
 
     /// `history_remove`: forgets a room's frames (offset and epoch stay); answers `{}`.
-    private func removeHistory(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func removeHistory(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
-        do {
-            try engine.backend.removeHistory(room: room)
-        } catch {
-            throw APIError(error)
-        }
-        return .empty
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.removeHistory(room: room, completion: $0) }) { _ in .empty }
     }
 
     // MARK: Memberships, permissions, connections

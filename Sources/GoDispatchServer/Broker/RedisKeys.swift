@@ -18,6 +18,10 @@ struct RedisKeys: Sendable {
     var cluster: String { "\(prefix):cluster" }
     /// Where a node receives the answers to its commands.
     func replies(to node: String) -> String { "\(prefix):reply:\(node)" }
+    /// Stream: a room's held frames, entry id `<offset>-0`, fields `t` (Redis time, ms) and `f` (the frame).
+    func history(_ room: String) -> String { "\(prefix):history:{\(room)}" }
+    /// Hash: a room's `epoch` and `top` (the newest offset).
+    func historyMeta(_ room: String) -> String { "\(prefix):history-meta:{\(room)}" }
     /// Hash: node name → its `info` description.
     var nodes: String { "\(prefix):nodes" }
     /// Sorted set: node name → when it last sent a heartbeat (Redis time, ms).

@@ -24,6 +24,74 @@ enum RedisScripts {
         return out
         """)
 
+    /// Appends a frame to a room's history and publishes it, in one step, so history and live delivery
+    /// never disagree: numbers it (`top` + 1, in the epoch kept beside the stream, created with ARGV[6]
+    /// when missing — so a wiped Redis starts a new epoch), inserts `"offset"` and `"epoch"` before the
+    /// frame's closing brace, `XADD`s it (trimmed to ARGV[4] frames), refreshes both keys' expiry
+    /// (ARGV[5] ms) and `PUBLISH`es `<ARGV[2]> <offset> <ARGV[7]> <epoch>\n<numbered frame>` on ARGV[1]. Returns
+    /// {offset, epoch}. KEYS: stream, meta. ARGV: channel, excluded id (`-`: none), frame, size, ttl (ms),
+    /// new epoch, echo token (`-`: none).
+    static let publishHistory = RedisScript(
+        """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('HSETNX', KEYS[2], 'epoch', ARGV[6])
+        local epoch = redis.call('HGET', KEYS[2], 'epoch')
+        local top = redis.call('HINCRBY', KEYS[2], 'top', 1)
+        local frame = string.sub(ARGV[3], 1, -2) .. ',"offset":' .. top .. ',"epoch":"' .. epoch .. '"}'
+        redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], top .. '-0', 't', now, 'f', frame)
+        redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        redis.call('PEXPIRE', KEYS[2], ARGV[5])
+        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. top .. ' ' .. ARGV[7] .. ' ' .. epoch .. '\\n' .. frame)
+        return {top, epoch}
+        """)
+
+    /// Reads a room's position and frames, dropping frames older than the ttl. Creates the epoch when the
+    /// room has none yet (with ARGV[1], expiring after ARGV[2] ms). ARGV[3]: offset to read after (or,
+    /// reversed, before); -1: from the end. ARGV[4]: how many (0: none, -1: all). ARGV[5]: 1 to read newest
+    /// first. Returns {epoch, top, offset, frame, offset, frame, …}. KEYS: stream, meta.
+    static let readHistory = RedisScript(
+        """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        if redis.call('HSETNX', KEYS[2], 'epoch', ARGV[1]) == 1 then
+          redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        end
+        local epoch = redis.call('HGET', KEYS[2], 'epoch')
+        local top = tonumber(redis.call('HGET', KEYS[2], 'top') or '0')
+        local out = {epoch, top}
+        local limit = tonumber(ARGV[4])
+        if limit == 0 then return out end
+        local since = tonumber(ARGV[3])
+        local entries
+        if ARGV[5] == '1' then
+          local hi = '+'
+          if since >= 0 then hi = '(' .. since .. '-0' end
+          if limit > 0 then
+            entries = redis.call('XREVRANGE', KEYS[1], hi, '-', 'COUNT', limit)
+          else
+            entries = redis.call('XREVRANGE', KEYS[1], hi, '-')
+          end
+        else
+          local lo = '-'
+          if since >= 0 then lo = '(' .. since .. '-0' end
+          if limit > 0 then
+            entries = redis.call('XRANGE', KEYS[1], lo, '+', 'COUNT', limit)
+          else
+            entries = redis.call('XRANGE', KEYS[1], lo, '+')
+          end
+        end
+        local oldest = now - tonumber(ARGV[2])
+        for _, entry in ipairs(entries) do
+          local fields = entry[2]
+          if tonumber(fields[2]) > oldest then
+            table.insert(out, tonumber(string.match(entry[1], '^(%d+)')))
+            table.insert(out, fields[4])
+          end
+        end
+        return out
+        """)
+
     /// Admits a connection of a user under `connections.per_user_limit`, atomically across nodes.
     /// Entries of nodes not in ARGV[6] (the live nodes, newline-separated) older than ARGV[5] ms are a
     /// crashed node's and are dropped first. Returns `{1}` (admitted), `{0}` (refused: `reject`), or
