@@ -30,6 +30,23 @@ public protocol Broker: LocalMembershipObserver {
 
     /// Where rooms with history keep it when nodes share it; nil: each node's own streams (one node).
     var history: (any BrokerHistory)? { get }
+
+    /// Where the results of publishes with an idempotency key are kept when nodes share them; nil: each
+    /// node keeps its own (one node).
+    var idempotency: (any BrokerIdempotency)? { get }
+}
+
+/// The results of publishes with an idempotency key, kept where every node sees them, so a retry that
+/// reaches another node still sends nothing.
+public protocol BrokerIdempotency: Sendable {
+    /// Claims `key` for `room` for `window`: completes with nil when this call owns it (it publishes, then
+    /// ``record(room:key:result:window:)``), or with the result the first publish recorded (`{}` while that
+    /// one is still under way).
+    func claim(room: String, key: String, window: Duration, completion: @escaping @Sendable (Result<[UInt8]?, BrokerError>) -> Void)
+    /// Keeps the result of the publish that claimed `key`.
+    func record(room: String, key: String, result: [UInt8], window: Duration)
+    /// Gives `key` up (its publish failed), so a retry sends again.
+    func release(room: String, key: String)
 }
 
 /// A room's position and some of its frames, as a shared history store read them.
@@ -93,4 +110,5 @@ public final class MemoryBroker: Broker {
     public func roomClosed(_ room: String) {}
     public var clusterNodes: [JSONValue]? { nil }
     public var history: (any BrokerHistory)? { nil }
+    public var idempotency: (any BrokerIdempotency)? { nil }
 }

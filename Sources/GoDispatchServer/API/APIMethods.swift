@@ -75,6 +75,9 @@ struct APIMethods: Sendable {
     private func publish(
         room: String, event: String, payload: ArraySlice<UInt8>?, idempotencyKey: String?, on eventLoop: any EventLoop
     ) -> EventLoopFuture<APIReply> {
+        if let idempotencyKey, let shared = engine.broker.idempotency {
+            return publishOnce(room: room, event: event, payload: payload, key: idempotencyKey, shared: shared, on: eventLoop)
+        }
         let wait = engine.broker.isClustered ? BrokerWait() : nil
         let services = engine.router.services
         let send = { () -> [UInt8] in
@@ -91,9 +94,41 @@ struct APIMethods: Sendable {
         let promise = eventLoop.makePromise(of: APIReply.self)
         let cache = idempotency
         wait.whenSettled { failure in
-            guard let failure else { return promise.succeed(.result(result)) }
+            guard let failure else {
+                // In a cluster a room with history numbers the frame in Redis: its position is known now.
+                guard let position = wait.position else { return promise.succeed(.result(result)) }
+                return promise.succeed(
+                    .result(.object([("offset", .number(String(position.offset))), ("epoch", .string(position.epoch))])))
+            }
             if let idempotencyKey { cache.forget(room: room, idempotencyKey: idempotencyKey) }
             promise.succeed(.error(APIError(.brokerUnavailable(failure.description))))
+        }
+        return promise.futureResult
+    }
+
+    /// A publish with an idempotency key kept by the cluster: claims the key (a retry anywhere gets the
+    /// recorded result), publishes, records the result — or gives the key up when the publish failed.
+    private func publishOnce(
+        room: String, event: String, payload: ArraySlice<UInt8>?, key: String, shared: any BrokerIdempotency, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<APIReply> {
+        let window = idempotency.window
+        let promise = eventLoop.makePromise(of: APIReply.self)
+        shared.claim(room: room, key: key, window: window) { [self] claimed in
+            switch claimed {
+            case .failure(let error):
+                promise.succeed(.error(APIError(.brokerUnavailable(error.description))))
+            case .success(let recorded?):
+                promise.succeed(.result(recorded))
+            case .success(nil):
+                publish(room: room, event: event, payload: payload, idempotencyKey: nil, on: eventLoop).whenSuccess { reply in
+                    if case .result(let bytes) = reply {
+                        shared.record(room: room, key: key, result: bytes, window: window)
+                    } else {
+                        shared.release(room: room, key: key)
+                    }
+                    promise.succeed(reply)
+                }
+            }
         }
         return promise.futureResult
     }

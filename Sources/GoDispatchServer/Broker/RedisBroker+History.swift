@@ -25,7 +25,11 @@ extension RedisBroker: BrokerHistory {
             ]
         ).whenComplete { result in
             switch result {
-            case .success:
+            case .success(let reply):
+                let items = reply.array ?? []
+                if items.count == 2, let offset = items[0].int, let epoch = items[1].string {
+                    wait?.position = StreamPosition(offset: UInt64(offset), epoch: epoch)
+                }
                 wait?.end()
             case .failure(let error):
                 let delivered = here.publish(frame, toRoom: room, excluding: excluding?.id).recipients

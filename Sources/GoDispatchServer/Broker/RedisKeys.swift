@@ -22,6 +22,8 @@ struct RedisKeys: Sendable {
     func history(_ room: String) -> String { "\(prefix):history:{\(room)}" }
     /// Hash: a room's `epoch` and `top` (the newest offset).
     func historyMeta(_ room: String) -> String { "\(prefix):history-meta:{\(room)}" }
+    /// String: the result of a publish with an idempotency key (empty while it is under way).
+    func idempotency(room: String, key: String) -> String { "\(prefix):idem:{\(room)}:\(key)" }
     /// Hash: node name → its `info` description.
     var nodes: String { "\(prefix):nodes" }
     /// Sorted set: node name → when it last sent a heartbeat (Redis time, ms).

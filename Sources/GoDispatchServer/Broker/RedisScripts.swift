@@ -92,6 +92,14 @@ enum RedisScripts {
         return out
         """)
 
+    /// Claims an idempotency key: `{1}` when this call set it (empty, expiring after ARGV[1] ms), else
+    /// `{0, <recorded result>}`. KEYS: the key.
+    static let claimIdempotencyKey = RedisScript(
+        """
+        if redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1]) then return {1} end
+        return {0, redis.call('GET', KEYS[1]) or ''}
+        """)
+
     /// Admits a connection of a user under `connections.per_user_limit`, atomically across nodes.
     /// Entries of nodes not in ARGV[6] (the live nodes, newline-separated) older than ARGV[5] ms are a
     /// crashed node's and are dropped first. Returns `{1}` (admitted), `{0}` (refused: `reject`), or
