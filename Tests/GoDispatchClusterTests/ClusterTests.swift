@@ -275,7 +275,10 @@ struct ClusterTests {
                 }
                 let replaced = clients.filter { $0.inbox.events.contains { if case .close(4001, _) = $0 { true } else { false } } }
                 let open = clients.filter { !$0.hasEnded }
-                #expect(replaced.count == 2 && open.count == 2, "round \(round), after 20 s: \(states)")
+                // docs/SCALING.md names the user's sorted set of admitted connections: shown when this fails.
+                let slots = replaced.count == 2 && open.count == 2 ? nil : try? await cluster.redis.command(
+                    ["ZRANGE", "\(cluster.prefix):conns:{\(user)}", "0", "-1", "WITHSCORES"])
+                #expect(replaced.count == 2 && open.count == 2, "round \(round), after 20 s: \(states); \(cluster.prefix):conns:{\(user)} holds \(slots.map { "\($0)" } ?? "?")")
                 for client in open {
                     #expect(try await client.request("ping")?.string("event") == "pong", "round \(round): \(client.node)'s connection is not usable")
                 }
