@@ -13,6 +13,8 @@ final class Inbox: Sendable {
 
     fileprivate struct State {
         var events: [ClientEvent] = []
+        /// Each event's JSON (text frames), parsed once as it arrives.
+        var frames: [JSONValue?] = []
         /// How many events `next(where:)` has consumed.
         var cursor = 0
         var waiters: [Int: Waiter] = [:]
@@ -25,6 +27,7 @@ final class Inbox: Sendable {
     func record(_ event: ClientEvent) {
         let woken = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.events.append(event)
+            state.frames.append(event.json)
             let ready = state.waiters.filter { $0.value.condition(state) }
             for id in ready.keys { state.waiters[id] = nil }
             return ready.map(\.value.continuation)
@@ -36,7 +39,12 @@ final class Inbox: Sendable {
     var events: [ClientEvent] { state.withLock { $0.events } }
 
     /// The text frames so far, as JSON.
-    var frames: [JSONValue] { events.compactMap(\.json) }
+    var frames: [JSONValue] { state.withLock { $0.frames.compactMap { $0 } } }
+
+    /// How many frames so far match `predicate`.
+    func count(where predicate: (JSONValue) -> Bool) -> Int {
+        state.withLock { $0.frames.reduce(0) { $0 + ($1.map(predicate) == true ? 1 : 0) } }
+    }
 
     /// Waits until `condition` holds for the state; false after `timeout`.
     fileprivate func wait(timeout: Duration, until condition: @escaping @Sendable (State) -> Bool) async -> Bool {
@@ -73,19 +81,24 @@ final class Inbox: Sendable {
         await wait(timeout: timeout) { condition($0.events) }
     }
 
+    /// Waits until `count` frames match `predicate`; false after `timeout`.
+    func waitUntil(count: Int, timeout: Duration = .seconds(20), where predicate: @escaping @Sendable (JSONValue) -> Bool) async -> Bool {
+        await wait(timeout: timeout) { state in
+            state.frames.reduce(0) { $0 + ($1.map(predicate) == true ? 1 : 0) } >= count
+        }
+    }
+
     /// The first text frame after those already taken that matches `predicate` (consumes up to it); nil
     /// after `timeout`.
     func next(timeout: Duration = .seconds(20), where predicate: @escaping @Sendable (JSONValue) -> Bool) async -> JSONValue? {
         let found = await wait(timeout: timeout) { state in
-            state.events[state.cursor...].contains { $0.json.map(predicate) ?? false }
+            state.frames[state.cursor...].contains { $0.map(predicate) ?? false }
         }
         guard found else { return nil }
         return state.withLock { state -> JSONValue? in
-            guard let index = state.events[state.cursor...].firstIndex(where: { $0.json.map(predicate) ?? false }) else {
-                return nil
-            }
+            guard let index = state.frames[state.cursor...].firstIndex(where: { $0.map(predicate) ?? false }) else { return nil }
             state.cursor = index + 1
-            return state.events[index].json
+            return state.frames[index]
         }
     }
 }

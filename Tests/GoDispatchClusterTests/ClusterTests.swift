@@ -18,13 +18,9 @@ struct ClusterTests {
         }
     }
 
-    /// How many `said` frames of `publisher` a set of events holds.
-    static func count(_ events: [ClientEvent], event: String = "said", publisher: String? = nil) -> Int {
-        events.reduce(0) { total, event_ in
-            guard let frame = event_.json, frame.string("event") == event else { return total }
-            if let publisher, frame["payload"]?.string("p") != publisher { return total }
-            return total + 1
-        }
+    /// Whether a frame is a `said` frame (of `publisher`, if given).
+    static func isSaid(_ frame: JSONValue, publisher: String? = nil) -> Bool {
+        frame.string("event") == "said" && (publisher == nil || frame["payload"]?.string("p") == publisher)
     }
 
     @Test("three nodes with broker: redis start and answer /ready")
@@ -66,7 +62,7 @@ struct ClusterTests {
             }
             let deadline = Deadline(.seconds(30))
             for client in everyone {
-                let all = await client.inbox.waitUntil(timeout: deadline.remaining) { Self.count($0) >= 2 * perPublisher }
+                let all = await client.inbox.waitUntil(count: 2 * perPublisher, timeout: deadline.remaining) { Self.isSaid($0) }
                 #expect(
                     all,
                     "\(client.user) on \(client.node) got \(Self.said(client).count) of \(2 * perPublisher) frames; errors: \(client.inbox.frames.filter { $0.errorCode != nil }.prefix(3).map(\.jsonText))"
@@ -382,8 +378,8 @@ struct ClusterTests {
             guard back else { return }
             let texts = (0..<100).map { ClusterClient.envelope("say", target: room, payload: "{\"p\":\"after\",\"n\":\($0)}") }
             try await sender.socket.send(texts: texts)
-            let all = await member.inbox.waitUntil { Self.count($0, publisher: "after") >= 100 }
-            #expect(all, "n2's member got \(Self.count(member.inbox.events, publisher: "after")) of 100 frames sent after the re-subscription")
+            let all = await member.inbox.waitUntil(count: 100) { Self.isSaid($0, publisher: "after") }
+            #expect(all, "n2's member got \(member.inbox.count { Self.isSaid($0, publisher: "after") }) of 100 frames sent after the re-subscription")
             let numbers = member.inbox.frames.filter { $0["payload"]?.string("p") == "after" }.compactMap { $0["payload"]?.int("n") }
             #expect(numbers == Array(0..<100))
         }
