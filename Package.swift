@@ -186,6 +186,7 @@ let package = Package(
             name: "GoDispatchRedisTests",
             dependencies: [
                 "GoDispatchRedis",
+                "GoDispatchTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -314,6 +314,48 @@ final class Cluster: Sendable {
         }
     }
 
+    /// Connects `user` to each of `targets` at the same instant (the tokens are signed first): every attempt's
+    /// outcome, in the order they ended (nil: it failed otherwise than by a refusal).
+    func connectAtOnce(_ user: String, to targets: [ClusterNode]) async throws -> [Result<ClusterClient, Refusal>?] {
+        let tokens = try await targets.asyncMap { _ in try await token(user) }
+        return await withTaskGroup(of: Result<ClusterClient, Refusal>?.self) { group in
+            for (node, token) in zip(targets, tokens) {
+                group.addTask {
+                    do {
+                        let socket = try await WebSocketClient.connect(
+                            host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
+                        return .success(ClusterClient(user: user, node: node.name, socket: socket))
+                    } catch WebSocketClientError.rejected(let status, let body) {
+                        return .failure(Refusal(status: status, body: body))
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            var outcomes: [Result<ClusterClient, Refusal>?] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+    }
+
+    /// Tries to connect `user` to `node` until it is accepted or `timeout` passes (a slot freed elsewhere is
+    /// given back asynchronously): the client, and the refusals before it.
+    func connectOnceAdmitted(_ user: String, to node: ClusterNode, timeout: Duration) async throws
+        -> (client: ClusterClient?, refusals: [Refusal])
+    {
+        let deadline = ContinuousClock.now + timeout
+        var refusals: [Refusal] = []
+        while ContinuousClock.now < deadline {
+            switch try await attempt(user, to: node) {
+            case .success(let client): return (client, refusals)
+            case .failure(let refusal):
+                refusals.append(refusal)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return (nil, refusals)
+    }
+
     /// Polls `check` until it holds, or `timeout` passes (for HTTP endpoints, which push nothing).
     func poll(timeout: Duration = .seconds(20), every interval: Duration = .milliseconds(50), _ check: () async -> Bool) async
         -> Bool
@@ -328,7 +370,25 @@ final class Cluster: Sendable {
 }
 
 /// An upgrade the server refused: status and body.
-struct Refusal: Error, Equatable {
+struct Refusal: Error, Equatable, CustomStringConvertible {
     let status: Int
     let body: String
+
+    var description: String { "\(status) \(body)" }
+}
+
+extension Result {
+    /// The success value, or nil.
+    var success: Success? { if case .success(let value) = self { value } else { nil } }
+    /// The failure, or nil.
+    var failure: Failure? { if case .failure(let error) = self { error } else { nil } }
+}
+
+extension Sequence {
+    /// `map` with an async transform, in order.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
 }

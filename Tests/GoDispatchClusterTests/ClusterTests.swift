@@ -109,18 +109,8 @@ struct ClusterTests {
             // The first closes; the node frees its slot once it has seen the close (asynchronously, so the
             // next attempt is retried within a deadline).
             await first.close()
-            var accepted: ClusterClient?
-            var refusals: [Refusal] = []
-            let deadline = ContinuousClock.now + .seconds(5)
-            while accepted == nil && ContinuousClock.now < deadline {
-                switch try await cluster.attempt("u", to: cluster.n3) {
-                case .success(let client): accepted = client
-                case .failure(let refusal):
-                    refusals.append(refusal)
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
-            #expect(accepted != nil, "n3 still refuses u after n1's connection closed: \(refusals.last.map { "\($0.status) \($0.body)" } ?? "")")
+            let (accepted, refusals) = try await cluster.connectOnceAdmitted("u", to: cluster.n3, timeout: .seconds(5))
+            #expect(accepted != nil, "n3 still refuses u 5 s after n1's connection closed: \(refusals.last.map(\.description) ?? "")")
             #expect(try await second.request("ping")?.string("event") == "pong", "n2's connection of u should still be open")
             if let accepted {
                 #expect(try await accepted.request("ping")?.string("event") == "pong")
@@ -136,37 +126,13 @@ struct ClusterTests {
             for round in 0..<3 {
                 let user = "burst\(round)"
                 let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1, cluster.n2, cluster.n3]
-                let tokens = try await targets.asyncMap { _ in try await cluster.token(user) }
-                let outcomes = await withTaskGroup(of: Result<ClusterClient, Refusal>?.self) { group in
-                    for (node, token) in zip(targets, tokens) {
-                        group.addTask {
-                            do {
-                                let socket = try await WebSocketClient.connect(
-                                    host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
-                                return .success(ClusterClient(user: user, node: node.name, socket: socket))
-                            } catch WebSocketClientError.rejected(let status, let body) {
-                                return .failure(Refusal(status: status, body: body))
-                            } catch {
-                                return nil
-                            }
-                        }
-                    }
-                    var outcomes: [Result<ClusterClient, Refusal>?] = []
-                    for await outcome in group { outcomes.append(outcome) }
-                    return outcomes
-                }
-                let accepted = outcomes.compactMap { outcome -> ClusterClient? in
-                    if case .success(let client)? = outcome { return client }
-                    return nil
-                }
-                let refused = outcomes.compactMap { outcome -> Refusal? in
-                    if case .failure(let refusal)? = outcome { return refusal }
-                    return nil
-                }
+                let outcomes = try await cluster.connectAtOnce(user, to: targets)
+                let accepted = outcomes.compactMap { $0?.success }
+                let refused = outcomes.compactMap { $0?.failure }
                 #expect(
                     accepted.count == 2,
                     "round \(round): accepted on \(accepted.map(\.node)), refused \(refused.map(\.status)), \(outcomes.count - accepted.count - refused.count) failed otherwise")
-                #expect(refused.count == 4 && refused.allSatisfy { $0.status == 429 }, "round \(round): refused \(refused.map { "\($0.status) \($0.body)" })")
+                #expect(refused.count == 4 && refused.allSatisfy { $0.status == 429 }, "round \(round): refused \(refused)")
                 // The accepted ones really are open.
                 for client in accepted {
                     #expect(try await client.request("ping")?.string("event") == "pong", "round \(round): \(client.node)'s connection is not usable")
@@ -189,18 +155,9 @@ struct ClusterTests {
             cluster.n2.kill()
             let killed = ContinuousClock.now
             // docs/SCALING.md: within three heartbeats of its last one, plus one for the others to notice.
-            var accepted: ClusterClient?
-            var refusals: [Refusal] = []
-            while accepted == nil && ContinuousClock.now - killed < .seconds(10) {
-                switch try await cluster.attempt("u", to: cluster.n3) {
-                case .success(let client): accepted = client
-                case .failure(let refusal):
-                    refusals.append(refusal)
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
+            let (accepted, refusals) = try await cluster.connectOnceAdmitted("u", to: cluster.n3, timeout: .seconds(10))
             let elapsed = ContinuousClock.now - killed
-            #expect(accepted != nil, "10 s after kill -9 of n2, n3 still refuses u: \(refusals.last.map { "\($0.status) \($0.body)" } ?? "")")
+            #expect(accepted != nil, "10 s after kill -9 of n2, n3 still refuses u: \(refusals.last.map(\.description) ?? "")")
             #expect(elapsed < .seconds(3), "n2's slot stopped counting \(elapsed) after kill -9 (heartbeat 200 ms)")
             // u now holds n1 and n3: a further one is refused again.
             if let accepted {
@@ -239,19 +196,9 @@ struct ClusterTests {
             for round in 0..<5 {
                 let user = "burst\(round)"
                 let targets = [cluster.n1, cluster.n2, cluster.n3, cluster.n1]
-                let tokens = try await targets.asyncMap { _ in try await cluster.token(user) }
-                let clients = try await withThrowingTaskGroup(of: ClusterClient.self) { group in
-                    for (node, token) in zip(targets, tokens) {
-                        group.addTask {
-                            let socket = try await WebSocketClient.connect(
-                                host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
-                            return ClusterClient(user: user, node: node.name, socket: socket)
-                        }
-                    }
-                    var clients: [ClusterClient] = []
-                    for try await client in group { clients.append(client) }
-                    return clients
-                }
+                let outcomes = try await cluster.connectAtOnce(user, to: targets)
+                let clients = outcomes.compactMap { $0?.success }
+                try #require(clients.count == targets.count, "with cycle every connection is accepted: \(outcomes)")
                 // Two of the four are replaced (4001): wait for two ends (the two that stay open never end, so
                 // the wait stops at the second end, or at the deadline).
                 let (ends, ended) = AsyncStream.makeStream(of: UInt16??.self)
@@ -588,13 +535,4 @@ struct Deadline {
 
     /// The time left (zero once passed).
     var remaining: Duration { max(.zero, end - .now) }
-}
-
-extension Sequence {
-    /// `map` with an async transform, in order.
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GoDispatchLoadDriver
 import GoDispatchRedis
+import GoDispatchTestSupport
 import Logging
 import Synchronization
 
@@ -51,29 +52,7 @@ final class RedisServer: Sendable {
             executable, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--loglevel", "warning",
         ]
-        // The child inherits the spawning thread's signal mask; the test runner's threads block SIGTERM, which
-        // redis-server would then ignore: spawn it with an empty mask and default handlers.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
-        guard spawned == 0 else { throw Failure(description: "posix_spawn(\(executable)): \(String(cString: strerror(spawned)))") }
+        let child = try spawnQuietly(arguments)
         pid.withLock { $0 = child }
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
