@@ -100,7 +100,8 @@ final class ClusterNode: Sendable {
 
     /// The configuration of node `name`.
     static func config(
-        name: String, apiPort: Int, apiKey: String, secret: String, redisURL: String, prefix: String, connections: String
+        name: String, apiPort: Int, apiKey: String, secret: String, redisURL: String, prefix: String,
+        connections: String
     ) -> String {
         """
         server:
@@ -144,7 +145,8 @@ final class ClusterNode: Sendable {
             ).write(toFile: configPath, atomically: true, encoding: .utf8)
             let process = try ServerProcess.launch(
                 executable: "\(BuildProducts.directory)/godispatch", config: configPath, plugins: plugins, port: port,
-                logPath: "\(directory)/\(name)-\(attempt).log", environment: [:], extraArguments: ["--log-level", "info"])
+                logPath: "\(directory)/\(name)-\(attempt).log", environment: [:],
+                extraArguments: ["--log-level", "info"])
             let node = ClusterNode(name: name, process: process, apiPort: apiPort, apiKey: apiKey)
             let deadline = ContinuousClock.now + .seconds(30)
             while ContinuousClock.now < deadline {
@@ -157,7 +159,8 @@ final class ClusterNode: Sendable {
             }
             if process.exitDescription() == nil {
                 node.kill()
-                throw ClusterFailure(description: "node \(name) did not answer /ready 200 within 30 s; its log:\n\(process.logTail())")
+                throw ClusterFailure(
+                    description: "node \(name) did not answer /ready 200 within 30 s; its log:\n\(process.logTail())")
             }
             guard lastFailure.contains("already in use") else { throw ClusterFailure(description: lastFailure) }
         }
@@ -220,7 +223,8 @@ final class Cluster: Sendable {
     var n2: ClusterNode { nodes[1] }
     var n3: ClusterNode { nodes[2] }
 
-    private init(redis: RedisServer, nodes: [ClusterNode], minter: JWTKeyCollection, directory: String, prefix: String) {
+    private init(redis: RedisServer, nodes: [ClusterNode], minter: JWTKeyCollection, directory: String, prefix: String)
+    {
         self.prefix = prefix
         self.redis = redis
         self.nodes = nodes
@@ -231,7 +235,9 @@ final class Cluster: Sendable {
     /// Starts Redis and the three nodes, runs `body`, and kills everything afterwards, also when `body` throws.
     /// `connections` is the nodes' `connections:` block.
     static func with(connections: String = "", _ body: (Cluster) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("godispatch-cluster-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "godispatch-cluster-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let plugins = try makePluginDirectory(bundledPlugins)
         let secret = TokenMinter.randomSecret()
@@ -245,9 +251,10 @@ final class Cluster: Sendable {
                 for (index, name) in ["n1", "n2", "n3"].enumerated() {
                     group.addTask {
                         do {
-                            return (index, .success(try await ClusterNode.start(
+                            let node = try await ClusterNode.start(
                                 name: name, directory: directory, plugins: plugins, apiKey: apiKey, secret: secret,
-                                redisURL: redis.url, prefix: prefix, connections: connections)))
+                                redisURL: redis.url, prefix: prefix, connections: connections)
+                            return (index, .success(node))
                         } catch {
                             return (index, .failure(error))
                         }
@@ -295,18 +302,21 @@ final class Cluster: Sendable {
     /// A token for `user` holding `perms`.
     func token(_ user: String, perms: [String] = ["chat"]) async throws -> String {
         try await minter.sign(
-            ClusterClaims(sub: SubjectClaim(value: user), exp: ExpirationClaim(value: Date().addingTimeInterval(3600)), perms: perms))
+            ClusterClaims(
+                sub: SubjectClaim(value: user), exp: ExpirationClaim(value: Date().addingTimeInterval(3600)),
+                perms: perms))
     }
 
     /// Connects `user` to `node`.
     func connect(_ user: String, to node: ClusterNode, perms: [String] = ["chat"]) async throws -> ClusterClient {
         let socket = try await WebSocketClient.connect(
-            host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(try await token(user, perms: perms))")])
+            host: "127.0.0.1", port: node.port, path: "/ws",
+            headers: [("Authorization", "Bearer \(try await token(user, perms: perms))")])
         return ClusterClient(user: user, node: node.name, socket: socket)
     }
 
     /// Tries to connect `user` to `node`: the client, or the HTTP status it was refused with.
-    func attempt(_ user: String, to node: ClusterNode, perms: [String] = ["chat"]) async throws -> Result<ClusterClient, Refusal> {
+    func attempt(_ user: String, to node: ClusterNode, perms: [String] = ["chat"]) async throws -> Attempt {
         do {
             return .success(try await connect(user, to: node, perms: perms))
         } catch WebSocketClientError.rejected(let status, let body) {
@@ -316,14 +326,15 @@ final class Cluster: Sendable {
 
     /// Connects `user` to each of `targets` at the same instant (the tokens are signed first): every attempt's
     /// outcome, in the order they ended (nil: it failed otherwise than by a refusal).
-    func connectAtOnce(_ user: String, to targets: [ClusterNode]) async throws -> [Result<ClusterClient, Refusal>?] {
+    func connectAtOnce(_ user: String, to targets: [ClusterNode]) async throws -> [Attempt?] {
         let tokens = try await targets.asyncMap { _ in try await token(user) }
-        return await withTaskGroup(of: Result<ClusterClient, Refusal>?.self) { group in
+        return await withTaskGroup(of: Attempt?.self) { group in
             for (node, token) in zip(targets, tokens) {
                 group.addTask {
                     do {
                         let socket = try await WebSocketClient.connect(
-                            host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(token)")])
+                            host: "127.0.0.1", port: node.port, path: "/ws",
+                            headers: [("Authorization", "Bearer \(token)")])
                         return .success(ClusterClient(user: user, node: node.name, socket: socket))
                     } catch WebSocketClientError.rejected(let status, let body) {
                         return .failure(Refusal(status: status, body: body))
@@ -332,7 +343,7 @@ final class Cluster: Sendable {
                     }
                 }
             }
-            var outcomes: [Result<ClusterClient, Refusal>?] = []
+            var outcomes: [Attempt?] = []
             for await outcome in group { outcomes.append(outcome) }
             return outcomes
         }
@@ -357,7 +368,8 @@ final class Cluster: Sendable {
     }
 
     /// Polls `check` until it holds, or `timeout` passes (for HTTP endpoints, which push nothing).
-    func poll(timeout: Duration = .seconds(20), every interval: Duration = .milliseconds(50), _ check: () async -> Bool) async
+    func poll(timeout: Duration = .seconds(20), every interval: Duration = .milliseconds(50), _ check: () async -> Bool)
+        async
         -> Bool
     {
         let deadline = ContinuousClock.now + timeout
@@ -368,6 +380,9 @@ final class Cluster: Sendable {
         return await check()
     }
 }
+
+/// A connection attempt: the client, or the server's refusal.
+typealias Attempt = Result<ClusterClient, Refusal>
 
 /// An upgrade the server refused: status and body.
 struct Refusal: Error, Equatable, CustomStringConvertible {

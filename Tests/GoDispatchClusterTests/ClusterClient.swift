@@ -77,12 +77,16 @@ final class Inbox: Sendable {
     }
 
     /// Waits until `condition` holds for all events received; false after `timeout`.
-    func waitUntil(timeout: Duration = .seconds(20), _ condition: @escaping @Sendable ([ClientEvent]) -> Bool) async -> Bool {
+    func waitUntil(timeout: Duration = .seconds(20), _ condition: @escaping @Sendable ([ClientEvent]) -> Bool) async
+        -> Bool
+    {
         await wait(timeout: timeout) { condition($0.events) }
     }
 
     /// Waits until `count` frames match `predicate`; false after `timeout`.
-    func waitUntil(count: Int, timeout: Duration = .seconds(20), where predicate: @escaping @Sendable (JSONValue) -> Bool) async -> Bool {
+    func waitUntil(
+        count: Int, timeout: Duration = .seconds(20), where predicate: @escaping @Sendable (JSONValue) -> Bool
+    ) async -> Bool {
         await wait(timeout: timeout) { state in
             state.frames.reduce(0) { $0 + ($1.map(predicate) == true ? 1 : 0) } >= count
         }
@@ -90,13 +94,17 @@ final class Inbox: Sendable {
 
     /// The first text frame after those already taken that matches `predicate` (consumes up to it); nil
     /// after `timeout`.
-    func next(timeout: Duration = .seconds(20), where predicate: @escaping @Sendable (JSONValue) -> Bool) async -> JSONValue? {
+    func next(timeout: Duration = .seconds(20), where predicate: @escaping @Sendable (JSONValue) -> Bool) async
+        -> JSONValue?
+    {
         let found = await wait(timeout: timeout) { state in
             state.frames[state.cursor...].contains { $0.map(predicate) ?? false }
         }
         guard found else { return nil }
         return state.withLock { state -> JSONValue? in
-            guard let index = state.frames[state.cursor...].firstIndex(where: { $0.map(predicate) ?? false }) else { return nil }
+            guard let index = state.frames[state.cursor...].firstIndex(where: { $0.map(predicate) ?? false }) else {
+                return nil
+            }
             state.cursor = index + 1
             return state.frames[index]
         }
@@ -177,7 +185,8 @@ final class ClusterClient: Sendable {
     }
 
     /// Sends a message with a fresh id and returns its reply (nil after `timeout`).
-    func request(_ event: String, target: String? = nil, payload: String? = nil, timeout: Duration = .seconds(20)) async throws
+    func request(_ event: String, target: String? = nil, payload: String? = nil, timeout: Duration = .seconds(20))
+        async throws
         -> JSONValue?
     {
         let id = UUID().uuidString
@@ -202,6 +211,15 @@ final class ClusterClient: Sendable {
             if case .close(let code, _) = event { return .some(code) }
         }
         return .some(nil)
+    }
+
+    /// A `closeCode` result in words.
+    static func describe(_ code: UInt16??, waited: Duration = .seconds(20)) -> String {
+        switch code {
+        case .none: "still open after \(waited)"
+        case .some(.none): "ended without a close frame"
+        case .some(.some(let code)): "closed with \(code)"
+        }
     }
 
     /// Whether the connection has ended (a close frame or the socket's end has arrived).

@@ -59,7 +59,8 @@ final class RedisServer: Sendable {
             var status: Int32 = 0
             if waitpid(child, &status, WNOHANG) == child {
                 pid.withLock { $0 = nil }
-                throw Failure(description: "redis-server on port \(port) exited at start (status \(status)); port taken?")
+                throw Failure(
+                    description: "redis-server on port \(port) exited at start (status \(status)); port taken?")
             }
             if (try? await command(["PING"])) != nil { return }
             try await Task.sleep(for: .milliseconds(20))
@@ -69,10 +70,12 @@ final class RedisServer: Sendable {
 
     /// Stops the server (SIGTERM; SIGKILL after 10 s) and waits until it has exited.
     func stop() async {
-        guard let child = pid.withLock({ pid -> pid_t? in
-            defer { pid = nil }
-            return pid
-        }) else { return }
+        guard
+            let child = pid.withLock({ pid -> pid_t? in
+                defer { pid = nil }
+                return pid
+            })
+        else { return }
         kill(child, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(10)
         var status: Int32 = 0
@@ -98,7 +101,8 @@ final class RedisServer: Sendable {
     @discardableResult
     func command(_ words: [String]) async throws -> RESPValue {
         let url = RedisURL(host: "127.0.0.1", port: port)
-        let connection = RedisConnection(url: url, logger: Logger(label: "cluster-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let connection = RedisConnection(
+            url: url, logger: Logger(label: "cluster-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
         do {
             try await connection.connect()
             let reply = try await connection.execute(RedisCommand(words))
@@ -117,6 +121,7 @@ final class RedisServer: Sendable {
             let candidate = "\(directory)/redis-server"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw Failure(description: "redis-server is not installed; the cluster tests need it: apt-get install redis-server")
+        throw Failure(
+            description: "redis-server is not installed; the cluster tests need it: apt-get install redis-server")
     }
 }
