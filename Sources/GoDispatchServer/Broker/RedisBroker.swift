@@ -171,6 +171,9 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         if let available = changed {
             Self.announce(available, listeners: availabilityListeners, logger: logger, what: subscriberUp == nil ? "commands" : "pub/sub")
         }
+        if commandsUp == true {
+            for script in RedisScripts.all { _ = commands.send(RedisCommand(["SCRIPT", "LOAD", .string(script.source)])) }
+        }
         if changed == true { releaseLeftoverSlots() }
         if outageEnded { catchUp() }
         if subscriberUp == false {

@@ -2,6 +2,12 @@ import GoDispatchRedis
 
 /// The Lua scripts a cluster runs: each a multi-key operation that must happen atomically.
 enum RedisScripts {
+    /// Every script, loaded into Redis whenever the command connection comes up (so a first use costs
+    /// no `NOSCRIPT` round trip; `RedisScript` still reloads one that Redis forgot).
+    static var all: [RedisScript] {
+        [heartbeat, publishHistory, readHistory, presenceChange, removeNodePresence, claimIdempotencyKey, admit]
+    }
+
     /// A node's heartbeat: records it alive (Redis' own clock, so nodes' clocks never matter), drops nodes
     /// silent for longer than ARGV[3] ms, and returns how many it dropped, their names, then every live
     /// node as name, description pairs (only this call reports a dropped node: it cleans up after it).
