@@ -162,3 +162,65 @@ extension BackendCommands {
         shared.remove(room: room) { result in completion(result.mapError { .brokerUnavailable($0.description) }) }
     }
 }
+
+/// Presence as the API reads it: the whole cluster's when nodes share it, else this node's.
+extension BackendCommands {
+    /// See ``presence(room:)``; in a cluster read from every node's entries.
+    public func presence(
+        room: String, completion: @escaping @Sendable (Result<[(connection: String, user: String, info: [UInt8]?)], BackendRefusal>) -> Void
+    ) {
+        guard let shared = services.broker.sharedPresence else {
+            return completion(Result { () throws(BackendRefusal) in try presence(room: room) })
+        }
+        do throws(BackendRefusal) {
+            // The same refusals as on one node (a name too long, a room that is not `presence: full`).
+            _ = try presenceMode(room: room, needsFull: true)
+        } catch {
+            return completion(.failure(error))
+        }
+        shared.read(room: room, mode: .full) { result in
+            completion(
+                result.map { presence in
+                    presence.users.sorted { $0.key < $1.key }.flatMap { user, member in
+                        member.connections.map { (connection: $0.id, user: user, info: $0.info) }
+                    }
+                }.mapError { .brokerUnavailable($0.description) })
+        }
+    }
+
+    /// See ``presenceStats(room:)``; in a cluster counted over every node.
+    public func presenceStats(room: String, completion: @escaping @Sendable (Result<(connections: Int, users: Int), BackendRefusal>) -> Void) {
+        guard let shared = services.broker.sharedPresence else {
+            return completion(Result { () throws(BackendRefusal) in try presenceStats(room: room) })
+        }
+        let mode: PresenceMode
+        do throws(BackendRefusal) {
+            mode = try presenceMode(room: room, needsFull: false)
+        } catch {
+            return completion(.failure(error))
+        }
+        shared.read(room: room, mode: mode) { result in
+            completion(result.map { ($0.connectionCount, $0.users.count) }.mapError { .brokerUnavailable($0.description) })
+        }
+    }
+
+    /// The presence the room keeps, refused as on one node when it keeps none (or not `full`, if needed).
+    private func presenceMode(room: String, needsFull: Bool) throws(BackendRefusal) -> PresenceMode {
+        let limit = services.limits.maxRoomNameBytes
+        guard !room.isEmpty, room.utf8.count <= limit else {
+            throw .badRequest("`room` must be 1 to \(limit) bytes, found \(room.utf8.count)")
+        }
+        let mode = services.presenceMode(ofRoom: room)
+        switch mode {
+        case .full: return mode
+        case .stats where !needsFull: return mode
+        case .stats:
+            throw .notAvailable("room `\(room)` keeps `presence: stats` (counts only): ask `presence_stats`, or give its `rooms:` rule `presence: full`")
+        case .off:
+            throw .notAvailable(
+                needsFull
+                    ? "room `\(room)` keeps no presence: give its `rooms:` rule `presence: full`"
+                    : "room `\(room)` keeps no presence: give its `rooms:` rule `presence: stats` or `full`")
+        }
+    }
+}

@@ -34,6 +34,16 @@ public protocol Broker: LocalMembershipObserver {
     /// Where the results of publishes with an idempotency key are kept when nodes share them; nil: each
     /// node keeps its own (one node).
     var idempotency: (any BrokerIdempotency)? { get }
+
+    /// Where every node's presence can be read, for rooms this node may have no member in; nil: this
+    /// node's state answers (one node).
+    var sharedPresence: (any BrokerPresence)? { get }
+}
+
+/// Presence as the whole cluster holds it.
+public protocol BrokerPresence: Sendable {
+    /// The room's presence over every node (kept as `mode` says: `stats` keeps no info).
+    func read(room: String, mode: PresenceMode, completion: @escaping @Sendable (Result<RoomPresence, BrokerError>) -> Void)
 }
 
 /// The results of publishes with an idempotency key, kept where every node sees them, so a retry that
@@ -111,4 +121,5 @@ public final class MemoryBroker: Broker {
     public var clusterNodes: [JSONValue]? { nil }
     public var history: (any BrokerHistory)? { nil }
     public var idempotency: (any BrokerIdempotency)? { nil }
+    public var sharedPresence: (any BrokerPresence)? { nil }
 }

@@ -37,8 +37,8 @@ struct APIMethods: Sendable {
             case "emit": return try emit(body, on: eventLoop)
             case "info": return eventLoop.makeSucceededFuture(info())
             case "rooms", "channels": return eventLoop.makeSucceededFuture(try rooms(body))
-            case "presence": return eventLoop.makeSucceededFuture(try presence(body))
-            case "presence_stats": return eventLoop.makeSucceededFuture(try presenceStats(body))
+            case "presence": return try presence(body, on: eventLoop)
+            case "presence_stats": return try presenceStats(body, on: eventLoop)
             case "batch": return try batch(body, on: eventLoop)
             case "history": return try history(body, on: eventLoop)
             case "history_remove": return try removeHistory(body, on: eventLoop)
@@ -330,31 +330,27 @@ struct APIMethods: Sendable {
 
     /// `{"presence":{"<connection id>":{"client":"<connection id>","user":"<user id>","chan_info":…}}}`
     /// (Centrifugo's shape; `chan_info` is the connection's `presence_info`, absent when it has none).
-    private func presence(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func presence(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         try checkRoom(room, field: "\(body.path)room")
-        do {
-            let members = try engine.backend.presence(room: room)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.presence(room: room, completion: $0) }) { members in
             let entries = members.map { member in
                 var fields: [(String, JSONValue)] = [("client", .string(member.connection)), ("user", .string(member.user))]
                 if let info = member.info.flatMap(JSONValue.init(json:)) { fields.append(("chan_info", info)) }
                 return (member.connection, JSONValue.object(fields))
             }
             return .result(.object([("presence", .object(entries))]))
-        } catch {
-            throw APIError(error)
         }
     }
 
     /// `{"num_clients":n,"num_users":n}` (Centrifugo's field names).
-    private func presenceStats(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func presenceStats(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         try checkRoom(room, field: "\(body.path)room")
-        do {
-            let stats = try engine.backend.presenceStats(room: room)
-            return .result(.object([("num_clients", .number(String(stats.connections))), ("num_users", .number(String(stats.users)))]))
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.presenceStats(room: room, completion: $0) }) { stats in
+            .result(.object([("num_clients", .number(String(stats.connections))), ("num_users", .number(String(stats.users)))]))
         }
     }
 

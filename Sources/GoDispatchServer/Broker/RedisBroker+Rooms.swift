@@ -55,7 +55,7 @@ extension RedisBroker {
             let number = state.nextEcho
             state.nextEcho += 1
             state.echoes[number] = wait
-            return (number, state.nodeName)
+            return (number, state.identity)
         }
         guard let (number, name) = token else { return "-" }
         wait.begin()
@@ -65,7 +65,7 @@ extension RedisBroker {
     /// A publish of this node came back: its step may go on.
     private func echoed(_ token: some Collection<UInt8>) {
         let text = String(decoding: token, as: UTF8.self)
-        guard let hash = text.lastIndex(of: "#"), text[..<hash] == nodeName, let number = UInt64(text[text.index(after: hash)...]) else {
+        guard let hash = text.lastIndex(of: "#"), text[..<hash] == identity, let number = UInt64(text[text.index(after: hash)...]) else {
             return
         }
         state.withLock { $0.echoes.removeValue(forKey: number) }?.end()
@@ -91,7 +91,12 @@ extension RedisBroker {
     }
 
     public func roomOpened(_ room: String) {
-        let confirmation = subscriber.subscribe(.channel(keys.room(room)))
+        var confirmation = subscriber.subscribe(.channel(keys.room(room)))
+        // A room with presence is ready once this node's mirror of it is loaded too.
+        if let node = state.withLock({ $0.node }), let mode = node.services.roomRules.rules.rule(for: room)?.presence, mode != .off {
+            presence.opened(room, mode: mode)
+            confirmation = confirmation.flatMap { [self] in loadPresence(room: room) }
+        }
         state.withLock { $0.rooms[room] = RoomSubscription(confirmation) }
     }
 
@@ -100,6 +105,7 @@ extension RedisBroker {
             state.rooms.removeValue(forKey: room)
             state.lastSeen.removeValue(forKey: room)
         }
+        presence.closed(room)
         _ = subscriber.unsubscribe(.channel(keys.room(room)))
     }
 
@@ -155,6 +161,9 @@ extension RedisBroker {
         guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
             logger.warning("malformed room message ignored", metadata: ["channel": "\(channel)"])
             return
+        }
+        if view[view.startIndex] == UInt8(ascii: "!") {
+            return receivedPresence(view[(newline + 1)...], room: room)
         }
         let header = view[view.startIndex..<newline].split(separator: UInt8(ascii: " "))
         guard header.count == 3 || header.count == 4 else {

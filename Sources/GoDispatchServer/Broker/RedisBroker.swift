@@ -26,6 +26,9 @@ public final class RedisBroker: Broker, @unchecked Sendable {
     struct State {
         /// This node's name (known once the WebSocket listener is bound).
         var nodeName = ""
+        /// This process in the cluster: `<name>~<8 hex of its uid>`, so a node restarted under the same
+        /// name is a new member and what its previous process held expires with it.
+        var identity = ""
         /// Where frames and commands take effect here.
         var node: LocalNode?
         /// Rooms with members here, with their subscription.
@@ -60,6 +63,8 @@ public final class RedisBroker: Broker, @unchecked Sendable {
     let settings: BrokerSettings
     let keys: RedisKeys
     let commands: RedisConnection
+    /// This node's mirrors of the cluster's presence (the state core's presence store).
+    let presence = ClusterPresence()
     /// Set in `init`, right after the subscriber's callbacks (which need `self`) are possible.
     private(set) var subscriber: RedisSubscriber!
     let logger: Logger
@@ -88,6 +93,7 @@ public final class RedisBroker: Broker, @unchecked Sendable {
             onMessage: { [weak self] channel, payload in self?.received(payload, on: channel) },
             onStateChange: { [weak self] subscription in self?.connectionChanged(subscriberUp: subscription == .up) })
         relay.broker = self
+        presence.broker = self
     }
 
     public var isClustered: Bool { true }
@@ -102,17 +108,21 @@ public final class RedisBroker: Broker, @unchecked Sendable {
 
     /// This node's name in the cluster.
     public var nodeName: String { state.withLock { $0.nodeName } }
+    /// This process in the cluster (its name and a random suffix).
+    public var identity: String { state.withLock { $0.identity } }
 
     /// Connects to Redis as node `nodeName` and starts the heartbeat; frames and commands from other nodes
     /// then take effect on `node`. Returns once both connections have been tried: a Redis that is down
     /// does not stop start-up (the node is just not ready until it comes up).
     public func start(nodeName: String, node: LocalNode) async {
+        let identity = "\(nodeName)~\(uid.prefix(8))"
         state.withLock {
             $0.nodeName = nodeName
+            $0.identity = identity
             $0.node = node
         }
         _ = subscriber.subscribe(.channel(keys.cluster))
-        _ = subscriber.subscribe(.channel(keys.replies(to: nodeName)))
+        _ = subscriber.subscribe(.channel(keys.replies(to: identity)))
         commands.start()
         subscriber.start()
         let interval = TimeAmount(checked: settings.heartbeat)
@@ -129,10 +139,11 @@ public final class RedisBroker: Broker, @unchecked Sendable {
     public func close() async {
         let (task, name) = state.withLock { state -> (RepeatedTask?, String) in
             state.closed = true
-            return (state.heartbeat, state.nodeName)
+            return (state.heartbeat, state.identity)
         }
         task?.cancel()
         if commands.state == .connected {
+            removeEntries(of: name)
             _ = try? await commands.send(RedisCommand(["HDEL", keys.nodes, name])).get()
             _ = try? await commands.send(RedisCommand(["ZREM", keys.nodesAlive, name])).get()
         }
@@ -159,6 +170,9 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         }
         if let available = changed {
             Self.announce(available, listeners: availabilityListeners, logger: logger, what: subscriberUp == nil ? "commands" : "pub/sub")
+        }
+        if commandsUp == true {
+            for script in RedisScripts.all { _ = commands.send(RedisCommand(["SCRIPT", "LOAD", .string(script.source)])) }
         }
         if changed == true { releaseLeftoverSlots() }
         if outageEnded { catchUp() }

@@ -2,8 +2,15 @@ import GoDispatchRedis
 
 /// The Lua scripts a cluster runs: each a multi-key operation that must happen atomically.
 enum RedisScripts {
+    /// Every script, loaded into Redis whenever the command connection comes up (so a first use costs
+    /// no `NOSCRIPT` round trip; `RedisScript` still reloads one that Redis forgot).
+    static var all: [RedisScript] {
+        [heartbeat, publishHistory, readHistory, presenceChange, removeNodePresence, claimIdempotencyKey, admit]
+    }
+
     /// A node's heartbeat: records it alive (Redis' own clock, so nodes' clocks never matter), drops nodes
-    /// silent for longer than ARGV[3] ms, and returns every live node as name, description pairs.
+    /// silent for longer than ARGV[3] ms, and returns how many it dropped, their names, then every live
+    /// node as name, description pairs (only this call reports a dropped node: it cleans up after it).
     /// KEYS: nodes hash, nodes-alive zset. ARGV: name, description JSON, silence limit (ms).
     static let heartbeat = RedisScript(
         """
@@ -12,11 +19,12 @@ enum RedisScripts {
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
         redis.call('ZADD', KEYS[2], now, ARGV[1])
         local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[3])))
+        local out = {#dead}
         for _, name in ipairs(dead) do
           redis.call('HDEL', KEYS[1], name)
           redis.call('ZREM', KEYS[2], name)
+          table.insert(out, name)
         end
-        local out = {}
         for _, name in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
           table.insert(out, name)
           table.insert(out, redis.call('HGET', KEYS[1], name) or '{}')
@@ -98,6 +106,37 @@ enum RedisScripts {
         """
         if redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1]) then return {1} end
         return {0, redis.call('GET', KEYS[1]) or ''}
+        """)
+
+    /// Adds (ARGV[2] set) or removes (empty) a connection's presence entry ARGV[1] and, when that changed
+    /// the hash, publishes ARGV[4] on the room's channel ARGV[3]. KEYS: the room's presence hash.
+    static let presenceChange = RedisScript(
+        """
+        local changed
+        if ARGV[2] ~= '' then
+          changed = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) >= 0
+        else
+          changed = redis.call('HDEL', KEYS[1], ARGV[1]) == 1
+        end
+        if changed then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+        return 1
+        """)
+
+    /// Removes every presence entry of node ARGV[1] from a room's hash, publishing each removal on the
+    /// room's channel ARGV[2]; returns how many. KEYS: the room's presence hash.
+    static let removeNodePresence = RedisScript(
+        """
+        local all = redis.call('HGETALL', KEYS[1])
+        local removed = 0
+        for i = 1, #all, 2 do
+          local ok, entry = pcall(cjson.decode, all[i + 1])
+          if ok and entry.n == ARGV[1] then
+            redis.call('HDEL', KEYS[1], all[i])
+            redis.call('PUBLISH', ARGV[2], '!\\n' .. cjson.encode({op = '-', c = all[i], u = entry.u}))
+            removed = removed + 1
+          end
+        end
+        return removed
         """)
 
     /// Admits a connection of a user under `connections.per_user_limit`, atomically across nodes.
