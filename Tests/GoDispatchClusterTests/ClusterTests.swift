@@ -380,6 +380,12 @@ struct ClusterTests {
                 $0["payload"]?.int("n")
             }
             #expect(numbers == Array(0..<100))
+            // The user channels are back too: a command from n1 reaches the member's connection on n2.
+            let notified = try await cluster.n1.api("notify_user", #"{"user":"member","event":"direct","payload":{}}"#)
+            #expect(
+                notified.json?["result"]?.int("delivered") == 1,
+                "notify_user answered \(notified.json?.jsonText ?? "-")")
+            #expect(await member.next("direct") != nil)
         }
     }
 
@@ -437,6 +443,11 @@ struct ClusterTests {
             try await sender.send("say", target: room, payload: "{\"p\":\"again\",\"n\":2}")
             let again = await remote.inbox.next { $0["payload"]?.string("p") == "again" }
             #expect(again != nil, "n2's member got nothing from n1 after Redis came back and /ready said 200")
+            let notified = try await cluster.n3.api("notify_user", #"{"user":"remote","event":"direct","payload":{}}"#)
+            #expect(
+                notified.json?["result"]?.int("delivered") == 1,
+                "notify_user answered \(notified.json?.jsonText ?? "-")")
+            #expect(await remote.next("direct") != nil, "n2's member got no notify_user from n3 after Redis came back")
         }
     }
 
