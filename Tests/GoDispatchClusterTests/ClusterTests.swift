@@ -4,8 +4,14 @@ import GoDispatchCore
 import GoDispatchRedis
 import Testing
 
-/// Issue 14: three real nodes (`godispatch serve` with `broker: redis`) sharing one real `redis-server`,
-/// real WebSocket clients on each. Every test starts its own Redis and nodes and kills them at the end.
+/// Issue 14: three real nodes (`godispatch serve` with `broker: redis`, heartbeat 200 ms) sharing one real
+/// `redis-server`, real WebSocket clients on each, the API over HTTP. Every test starts its own Redis (a free
+/// port, no persistence) and nodes (each with a config file of its own, see ``ClusterNode/config``) and kills
+/// them at the end, also on failure. The tests run one at a time (each is a few hundred milliseconds when the
+/// cluster behaves), beside the other suites.
+///
+/// `swift test --filter GoDispatchClusterTests`; with `GODISPATCH_KEEP_LOGS=1` the nodes' configs and logs
+/// stay in `$TMPDIR/godispatch-cluster-*` (a test that throws names its folder and shows the logs' ends).
 @Suite("Three nodes on Redis", .serialized, .timeLimit(.minutes(2)))
 struct ClusterTests {
     /// The `say` frames a client has received: (publisher, number) in arrival order.
