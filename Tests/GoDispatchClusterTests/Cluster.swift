@@ -132,7 +132,7 @@ final class ClusterNode: Sendable {
     /// between the probe and the bind is retried on fresh ones.
     static func start(
         name: String, directory: String, plugins: String, apiKey: String, secret: String, redisURL: String,
-        prefix: String, connections: String
+        prefix: String, connections: String, expectReady: Bool = true
     ) async throws -> ClusterNode {
         var lastFailure = ""
         for attempt in 1...5 {
@@ -154,13 +154,14 @@ final class ClusterNode: Sendable {
                     lastFailure = "node \(name) \(ended) at start; its log:\n\(process.logTail())"
                     break
                 }
-                if await node.readyStatus() == 200 { return node }
+                // Up: /ready answers 200 (or, for a node started before its Redis, anything at all).
+                if let status = await node.readyStatus(), status == 200 || !expectReady { return node }
                 try await Task.sleep(for: .milliseconds(50))
             }
             if process.exitDescription() == nil {
                 node.kill()
                 throw ClusterFailure(
-                    description: "node \(name) did not answer /ready 200 within 30 s; its log:\n\(process.logTail())")
+                    description: "node \(name) did not answer /ready within 30 s; its log:\n\(process.logTail())")
             }
             guard lastFailure.contains("already in use") else { throw ClusterFailure(description: lastFailure) }
         }
@@ -234,7 +235,10 @@ final class Cluster: Sendable {
 
     /// Starts Redis and the three nodes, runs `body`, and kills everything afterwards, also when `body` throws.
     /// `connections` is the nodes' `connections:` block.
-    static func with(connections: String = "", _ body: (Cluster) async throws -> Void) async throws {
+    /// With `redisFirst: false` the nodes start while Redis is not running yet (the test starts it).
+    static func with(connections: String = "", redisFirst: Bool = true, _ body: (Cluster) async throws -> Void)
+        async throws
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "godispatch-cluster-\(UUID().uuidString)"
         ).path
@@ -243,7 +247,7 @@ final class Cluster: Sendable {
         let secret = TokenMinter.randomSecret()
         let apiKey = "cluster-test-key-\(UUID().uuidString)"
         let prefix = "gdt\(UInt32.random(in: 0...UInt32.max))"
-        let redis = try await RedisServer.start()
+        let redis = redisFirst ? try await RedisServer.start() : try RedisServer.unstarted()
         var started: [ClusterNode] = []
         do {
             // The three start side by side; each retries on fresh ports by itself.
@@ -253,7 +257,8 @@ final class Cluster: Sendable {
                         do {
                             let node = try await ClusterNode.start(
                                 name: name, directory: directory, plugins: plugins, apiKey: apiKey, secret: secret,
-                                redisURL: redis.url, prefix: prefix, connections: connections)
+                                redisURL: redis.url, prefix: prefix, connections: connections,
+                                expectReady: redisFirst)
                             return (index, .success(node))
                         } catch {
                             return (index, .failure(error))

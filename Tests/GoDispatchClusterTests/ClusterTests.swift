@@ -632,6 +632,42 @@ struct ClusterTests {
             #expect(numbers == [1, 3], "the member on n3 got \(numbers)")
         }
     }
+
+    @Test("14. nodes started before Redis answer /ready 503 and refuse upgrades with 503, then serve once it is up")
+    func nodesBeforeRedis() async throws {
+        try await Cluster.with(redisFirst: false) { cluster in
+            var statuses: [String: Int?] = [:]
+            for node in cluster.nodes { statuses[node.name] = await node.readyStatus() }
+            #expect(
+                statuses.values.allSatisfy { $0 == 503 }, "/ready without Redis: \(statuses.sorted { $0.key < $1.key })"
+            )
+            switch try await cluster.attempt("early", to: cluster.n1) {
+            case .success(let client):
+                Issue.record("n1 accepted a WebSocket upgrade before Redis was up")
+                await client.close()
+            case .failure(let refusal):
+                #expect(refusal.status == 503, "an upgrade before Redis was up: \(refusal)")
+            }
+            try await cluster.redis.start()
+            let up = await cluster.poll {
+                for node in cluster.nodes { statuses[node.name] = await node.readyStatus() }
+                return statuses.values.allSatisfy { $0 == 200 }
+            }
+            #expect(up, "/ready once Redis is up: \(statuses.sorted { $0.key < $1.key })")
+            let a = try await cluster.connect("a", to: cluster.n1)
+            let b = try await cluster.connect("b", to: cluster.n3)
+            for client in [a, b] { #expect(try await client.join("R")) }
+            try await a.send("say", target: "R", payload: #"{"p":"a","n":0}"#)
+            #expect(await b.next("said") != nil, "n3's member got nothing from n1")
+            var names: [String] = []
+            #expect(
+                await cluster.poll {
+                    names = await cluster.n2.infoNodeNames() ?? []
+                    return Set(names) == ["n1", "n2", "n3"]
+                },
+                "info on n2 lists \(names)")
+        }
+    }
 }
 
 /// One deadline shared by several waits, so a phase that fails costs its timeout once.

@@ -45,6 +45,9 @@ final class RedisServer: Sendable {
         throw lastError!
     }
 
+    /// A server not started yet, on a port free now (for nodes that start before their Redis).
+    static func unstarted() throws -> RedisServer { RedisServer(port: try ServerProcess.freePort()) }
+
     /// Starts the server (again) on its port and waits until it answers PING.
     func start() async throws {
         let executable = try Self.executable()
