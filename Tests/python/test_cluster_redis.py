@@ -203,8 +203,9 @@ def test_presence_spans_nodes_and_a_killed_node_s_users_leave(three_nodes):
             while "cid" not in diff["payload"]["leaves"]:
                 diff = next_frame(ann, "_presence", room)
             gone_after = time.monotonic() - killed_at
-        # Three heartbeats of 300 ms, one more for a node to notice, the 500 ms diff interval, and slack.
-        assert gone_after < 5, f"cid left {gone_after:.1f} s after n3 was killed"
+        # Three heartbeats of 300 ms, one more for a node to notice, the 500 ms diff interval: about 2 s;
+        # the bound is generous for a busy machine, and far below what a leak would take (forever).
+        assert gone_after < 10, f"cid left {gone_after:.1f} s after n3 was killed"
         assert sorted(entry["user"] for entry in n1.result("presence", {"room": room})["presence"].values()) == ["ann", "ben"]
         ann.send(json.dumps({"event": "room.who", "target": room}))
         assert sorted(next_frame(ann, "_presence_state", room)["payload"]["users"]) == ["ann", "ben"]
