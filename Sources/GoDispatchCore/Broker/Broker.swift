@@ -96,6 +96,13 @@ public protocol LocalMembershipObserver: AnyObject, Sendable {
     func roomOpened(_ room: String)
     /// `room` lost its last member on this node.
     func roomClosed(_ room: String)
+    /// A connection was registered on this node.
+    func connectionOpened(_ connection: Connection)
+}
+
+extension LocalMembershipObserver {
+    /// Nothing to do by default.
+    public func connectionOpened(_ connection: Connection) {}
 }
 
 /// One node, no cluster: every operation is done here, at once.

@@ -34,7 +34,7 @@ public final class InMemoryStateManager: StateManager {
         id: String?, userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
     ) -> Connection {
         let id = id ?? Self.makeConnectionID()
-        return directory.withLock { directory in
+        let connection = directory.withLock { directory in
             let user = directory.users[userID] ?? User(id: userID, permissions: permissions)
             directory.users[userID] = user
             let connection = Connection(id: id, user: user, claims: claims, transport: transport)
@@ -42,6 +42,8 @@ public final class InMemoryStateManager: StateManager {
             user.add(connection)
             return connection
         }
+        observer?.connectionOpened(connection)
+        return connection
     }
 
     public func disconnect(_ connection: Connection) {

@@ -20,13 +20,44 @@ extension RedisBroker {
     /// (`cycle` closes the user's oldest connections, wherever they are, with 4001).
     public func admit(user: String, connection id: String, limit: Int?, strategy: ConnectionLimitStrategy) async -> Admission {
         guard isAvailable else { return .unavailable("the cluster broker cannot reach Redis") }
+        state.withLock { _ = $0.admitting.insert(id) }
+        let admission = await admitHolding(user: user, connection: id, limit: limit, strategy: strategy)
+        if case .admitted = admission { return admission }
+        forgetAdmission(of: id)
+        return admission
+    }
+
+    /// Connection `id` is no longer being admitted (refused, or its lease given back).
+    private func forgetAdmission(of id: String) {
+        state.withLock { state in
+            state.admitting.remove(id)
+            state.closedEarly.removeValue(forKey: id)
+        }
+    }
+
+    /// A connection registered here: it is no longer being admitted, and closes at once if a `cycle`
+    /// elsewhere already chose it.
+    public func connectionOpened(_ connection: Connection) {
+        let early = state.withLock { state -> (code: UInt16, reason: String)? in
+            state.admitting.remove(connection.id)
+            return state.closedEarly.removeValue(forKey: connection.id)
+        }
+        if let early { connection.transport.close(code: early.code, reason: early.reason) }
+    }
+
+    private func admitHolding(user: String, connection id: String, limit: Int?, strategy: ConnectionLimitStrategy) async -> Admission {
         do {
             try await holdUser(user).get()
         } catch {
             releaseUser(user)
             return .unavailable("subscribing to the user's channel failed: \(error)")
         }
-        guard let limit else { return .admitted(release: ConnectionLease { [self] in releaseUser(user) }) }
+        guard let limit else {
+            return .admitted(release: ConnectionLease { [self] in
+                releaseUser(user)
+                forgetAdmission(of: id)
+            })
+        }
         let member = "\(id)|\(identity)"
         let grace = settings.heartbeat * 3
         let graceMs = Int(grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
@@ -51,6 +82,7 @@ extension RedisBroker {
             return .admitted(release: ConnectionLease { [self] in
                 releaseUser(user)
                 releaseSlot(user: user, member: member)
+                forgetAdmission(of: id)
             })
         default:
             releaseUser(user)
@@ -67,7 +99,7 @@ extension RedisBroker {
             let (id, owner) = (String(member[..<bar]), String(member[member.index(after: bar)...]))
             let command = ControlCommand.disconnectConnection(connection: id, code: 4001, reason: reason)
             if owner == name {
-                _ = node?.apply(command)
+                if let node { _ = apply(command, on: node) }
             } else {
                 send(command) { [logger] result in
                     if case .failure(let error) = result {

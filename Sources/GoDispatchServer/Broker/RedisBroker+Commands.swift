@@ -85,7 +85,7 @@ extension RedisBroker {
             answer(id, to: sender, .none)
             return
         }
-        let tally = node.apply(command)
+        let tally = apply(command, on: node)
         guard case .join(_, let room, _) = command, tally.count > 0,
             let subscription = state.withLock({ $0.rooms[room] }), !subscription.isConfirmed
         else {
@@ -93,6 +93,23 @@ extension RedisBroker {
         }
         // Answer once frames published to the room reach the new members here.
         subscription.confirmation.whenComplete { [weak self] _ in self?.answer(id, to: sender, tally) }
+    }
+
+    /// Applies a command here. A `disconnect_connection` for a connection still being admitted here (its
+    /// slot was cycled out by another node's admission before it was registered) closes it once it is.
+    func apply(_ command: ControlCommand, on node: LocalNode) -> ControlTally {
+        let tally = node.apply(command)
+        guard !tally.found, case .disconnectConnection(let id, let code, let reason) = command else { return tally }
+        let early = state.withLock { state -> Bool in
+            guard state.admitting.contains(id) else { return false }
+            state.closedEarly[id] = (code, reason)
+            return true
+        }
+        guard early else { return tally }
+        // Registered meanwhile? Then it is there now.
+        let again = node.apply(command)
+        if again.found { state.withLock { _ = $0.closedEarly.removeValue(forKey: id) } }
+        return ControlTally(found: true, count: 1)
     }
 
     private func answer(_ id: UInt64, to sender: String, _ tally: ControlTally) {

@@ -53,6 +53,10 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         var missedFrames = false
         /// Live nodes as the last heartbeat saw them: name and description.
         var nodes: [(name: String, description: JSONValue)] = []
+        /// Connections admitted here and not registered yet, and those of them a `cycle` elsewhere closed
+        /// before they were (they close as soon as they are).
+        var admitting: Set<String> = []
+        var closedEarly: [String: (code: UInt16, reason: String)] = [:]
         /// Connection slots whose release failed (Redis down), released again once it is back.
         var unreleasedSlots: [(user: String, member: String)] = []
         /// The heartbeat, once started.
