@@ -85,6 +85,7 @@ let package = Package(
             name: "GoDispatchServer",
             dependencies: [
                 "GoDispatchCore",
+                "GoDispatchRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,6 +123,7 @@ let package = Package(
                 "GoDispatchServer",
                 "GoDispatchClient",
                 "GoDispatchCore",
+                "GoDispatchRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),

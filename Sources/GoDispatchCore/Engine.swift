@@ -18,18 +18,21 @@ public final class Engine: Sendable {
     public var backend: BackendCommands { BackendCommands(services: router.services) }
     /// What the engine counts (nil: nothing).
     public let metrics: EngineMetrics?
+    /// What carries frames and commands to the other nodes (the memory broker: there are none).
+    public var broker: any Broker { router.services.broker }
     /// Plugins' HTTP callouts (one gate per process), bounded by `plugins.http.max_in_flight`.
     public var httpCallouts: HTTPCalloutGate { HostTable.httpCallouts }
 
     /// Loads the plugins of `settings.plugins.directory` (or `pluginsDirectory`), then compiles the
     /// configuration. Throws ``EngineStartError`` listing every problem. `httpCallout` is bounded by
     /// `plugins.http.max_in_flight`; `clock` is what rate limits are judged by. With `metrics`, the
-    /// router and pipelines count into it.
+    /// router and pipelines count into it. `broker` carries rooms and commands to other nodes (by
+    /// default there are none).
     public init(
         settings: EngineConfig, pluginsDirectory: String? = nil, state: any StateManager = InMemoryStateManager(),
         fanOut: any FrameFanOut = DirectFanOut(), httpCallout: (any HTTPCallout)? = nil,
         observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-        metrics: EngineMetrics? = nil, logger: Logger
+        metrics: EngineMetrics? = nil, broker: any Broker = MemoryBroker(), logger: Logger
     ) throws(EngineStartError) {
         HostTable.pluginLogger.withLock { $0 = logger }
         HostTable.httpCallouts.configure(client: httpCallout, maxInFlight: settings.plugins.maxHTTPInFlight, logger: logger)
@@ -52,8 +55,9 @@ public final class Engine: Sendable {
             config: compiled,
             services: EngineServices(
                 state: state, fanOut: fanOut, logger: logger, limits: limits, observer: observer, clock: clock,
-                metrics: metrics))
+                metrics: metrics, broker: broker))
         state.setPresenceListener(PresenceBroadcaster(fanOut: fanOut))
+        state.setMembershipObserver(broker)
     }
 }
 

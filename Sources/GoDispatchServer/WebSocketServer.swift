@@ -76,7 +76,15 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         middlewares.append(JWTAuthMiddleware(verifier: verifier))
         engine.router.systemEvents.install(TokenRefreshHandler(verifier: verifier))
         self.leeway = verifier.leeway
-        if let limit = config.connections.perUserLimit {
+        if let cluster = engine.broker as? RedisBroker {
+            // Every node counts the user's connections on all nodes, and hears commands about the user.
+            middlewares.append(
+                ClusterAdmissionMiddleware(
+                    broker: cluster, limit: config.connections.perUserLimit, strategy: config.connections.strategy))
+            let readiness = self.readiness
+            cluster.onAvailabilityChange { readiness.setBrokerAvailable($0) }
+            readiness.setBrokerAvailable(cluster.isAvailable)
+        } else if let limit = config.connections.perUserLimit {
             middlewares.append(
                 ConnectionLimitMiddleware(state: engine.state, limit: limit, strategy: config.connections.strategy))
         }
@@ -245,7 +253,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             return channel.eventLoop.makeFailedFuture(error)
         }
         let connection = engine.state.connect(
-            userID: identity.userID, permissions: identity.permissions, claims: identity.claims, transport: transport)
+            id: request.connectionID, userID: identity.userID, permissions: identity.permissions, claims: identity.claims, transport: transport)
         if request.evictOldest > 0 {
             let limit = engine.config.settings.connections.perUserLimit ?? 0
             for old in connection.user.connections.prefix(request.evictOldest) where old !== connection {

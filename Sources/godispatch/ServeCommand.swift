@@ -1,5 +1,6 @@
 import ArgumentParser
 import GoDispatchCore
+import GoDispatchRedis
 import GoDispatchServer
 import Logging
 import NIOCore
@@ -57,13 +58,29 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try Defaults.checkPluginsDirectory(settings, override: pluginOptions.plugins)
+        // One loop per core, shared by the WebSocket server, the API and the cluster broker; shut down once
+        // all have stopped.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let cluster: RedisBroker?
+        switch settings.broker.kind {
+        case .memory:
+            cluster = nil
+        case .redis:
+            do {
+                cluster = RedisBroker(settings: settings.broker, url: try RedisURL(settings.broker.url), group: loops, logger: logger)
+            } catch {
+                let location = settings.broker.urlLocation.map { "\($0): " } ?? "\(config): "
+                Defaults.printErrors("\(location)`broker.url`: \(error)")
+                throw ExitCode(2)
+            }
+        }
         let engine: Engine
         let metrics = GoDispatchMetrics(apiMethods: Set(APIServer.methodNames))
         do {
             engine = try Engine(
                 settings: settings, pluginsDirectory: pluginOptions.plugins, fanOut: WebSocketServer.makeFanOut(),
                 httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger),
-                metrics: metrics.engine, logger: logger)
+                metrics: metrics.engine, broker: cluster ?? MemoryBroker(), logger: logger)
         } catch {
             Defaults.printErrors(error.description)
             throw ExitCode(2)
@@ -103,8 +120,6 @@ struct ServeCommand: AsyncParsableCommand {
             })
         reloader.reloadOnSIGHUP()
         if watch { reloader.watch() }
-        // One loop per core, shared by the WebSocket server and the API; shut down once both have stopped.
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server: WebSocketServer
         do {
             server = try await WebSocketServer(engine: engine, group: loops, metrics: metrics, tls: serverTLS, logger: logger)
@@ -126,7 +141,11 @@ struct ServeCommand: AsyncParsableCommand {
                 try await apiServer.start()
                 services.append(.init(service: apiServer))
             }
-            try await server.start()
+            let address = try await server.start()
+            if let cluster {
+                let name = settings.broker.nodeName.isEmpty ? "\(settings.server.host):\(address.port ?? settings.server.port)" : settings.broker.nodeName
+                await cluster.start(nodeName: name, node: engine.router.services.here)
+            }
         } catch {
             // A ListenError: an address taken since checkAddresses, say.
             Defaults.printErrors("\(error)")
@@ -136,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await cluster?.close()
         try? await loops.shutdownGracefully()
     }
 

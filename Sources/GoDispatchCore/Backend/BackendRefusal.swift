@@ -12,12 +12,15 @@ public enum BackendRefusal: Error, Sendable, Equatable {
     case notAvailable(String)
     /// A stream position that is not one of this stream's (another epoch, or ahead of it).
     case unrecoverablePosition(String)
+    /// The other nodes could not be reached (the broker is down) or did not answer in time; the text says
+    /// what was still done on this node.
+    case brokerUnavailable(String)
 
     /// What went wrong, for the caller.
     public var message: String {
         switch self {
         case .badRequest(let text), .notFound(let text), .limitExceeded(let text), .roomFull(let text), .notAvailable(let text),
-            .unrecoverablePosition(let text):
+            .unrecoverablePosition(let text), .brokerUnavailable(let text):
             return text
         }
     }

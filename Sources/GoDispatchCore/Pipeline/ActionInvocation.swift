@@ -16,12 +16,17 @@ final class ActionInvocation {
     var result: [UInt8]?
     /// Set by `defer`.
     var ticket: gd_ticket = 0
+    /// What the broker finishes after `invoke` returns (nil with the memory broker).
+    let wait: BrokerWait?
 
     init(run: PipelineRun, step: CompiledStep) {
         self.run = run
         self.step = step
+        let wait = run.services.broker.isClustered ? BrokerWait() : nil
+        self.wait = wait
         self.context = ActionContext(
-            origin: run.cargo.origin, services: run.services, ref: run.cargo.origin == nil ? nil : run.cargo.message.idJSON)
+            origin: run.cargo.origin, services: run.services, ref: run.cargo.origin == nil ? nil : run.cargo.message.idJSON,
+            wait: wait)
         params = .allocate(capacity: max(step.params.count, 1))
         for (index, param) in step.params.enumerated() {
             let value = param.literal ?? run.cargo.evaluate(param.template).cValue(in: arena)

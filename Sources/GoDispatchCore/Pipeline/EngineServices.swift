@@ -20,13 +20,16 @@ public struct EngineServices: Sendable {
     public let roomRules: RoomRulesCell
     /// The streams of rooms that keep history (`rooms:` rules with `history:`).
     public let streams: RoomStreams
+    /// What carries frames and commands to the other nodes (the memory broker: there are none).
+    public let broker: any Broker
 
     /// Bundles the services.
     public init(
         state: any StateManager, fanOut: any FrameFanOut = DirectFanOut(), logger: Logger, limits: EngineLimits = EngineLimits(),
         observer: (any PipelineObserver)? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-        metrics: EngineMetrics? = nil, roomRules: RoomRulesCell = RoomRulesCell()
+        metrics: EngineMetrics? = nil, roomRules: RoomRulesCell = RoomRulesCell(), broker: any Broker = MemoryBroker()
     ) {
+        self.broker = broker
         self.metrics = metrics
         self.roomRules = roomRules
         self.state = state

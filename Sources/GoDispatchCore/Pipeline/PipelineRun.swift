@@ -118,10 +118,16 @@ final class PipelineRun: @unchecked Sendable {
         error.size = UInt32(MemoryLayout<gd_error>.size)
         let descriptor = step.action.functions
         let handle = CallHandles.issue(for: invocation)
-        let status = descriptor.invoke(descriptor.action_data, step.stepState, handle, &error)
+        var status = descriptor.invoke(descriptor.action_data, step.stepState, handle, &error)
         CallHandles.release(handle)
-        if status != GD_PENDING.rawValue, invocation.ticket != 0 { PendingCompletions.shared.cancel(invocation.ticket) }
-        let message = error.len > 0 ? error.text : "failed with status \(status)"
+        if status != GD_PENDING.rawValue, invocation.ticket != 0 {
+            PendingCompletions.shared.cancel(invocation.ticket)
+            invocation.ticket = 0
+        }
+        var message = error.len > 0 ? error.text : "failed with status \(status)"
+        if status == GD_OK.rawValue, let wait = invocation.wait {
+            (status, message) = awaitBroker(wait, of: invocation)
+        }
         if status != GD_PENDING.rawValue {
             services.observer?.stepFinished(
                 index: index, action: step.action.name, status: status,
@@ -130,6 +136,30 @@ final class PipelineRun: @unchecked Sendable {
         let action = machine.invoked(status: status, ticket: invocation.ticket, message: message)
         if action == .proceed { record(invocation.result, of: step, at: index) }
         return action
+    }
+
+    /// A step whose action succeeded but left broker operations under way (other nodes' share of a
+    /// publish or a command) parks on a ticket the engine settles when they end: GD_PENDING. One whose
+    /// broker operations already ended keeps GD_OK, or fails with the broker's error.
+    private func awaitBroker(_ wait: BrokerWait, of invocation: ActionInvocation) -> (Int32, String) {
+        guard wait.isPending else {
+            guard let failure = wait.failure else { return (GD_OK.rawValue, "") }
+            return (Self.status(of: failure), failure.description)
+        }
+        let ticket = invocation.deferCompletion()
+        let result = invocation.result
+        wait.whenSettled { failure in
+            PendingCompletions.shared.resume(
+                ticket, status: failure.map(Self.status(of:)) ?? GD_OK.rawValue, result: failure == nil ? result : nil,
+                message: failure?.description ?? "")
+        }
+        return (GD_PENDING.rawValue, "")
+    }
+
+    /// The status a broker failure gives its step.
+    private static func status(of failure: BrokerError) -> Int32 {
+        if case .notFound = failure { return GD_ERR_NOT_FOUND.rawValue }
+        return GD_ERR_FAILED.rawValue
     }
 
     /// Parks the run on `ticket`, a deferred completion of `step`, until it settles or times out.

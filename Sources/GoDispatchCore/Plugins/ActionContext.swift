@@ -71,6 +71,9 @@ struct ActionContext {
     /// The `id` of the origin's message (JSON text), nil when it had none: every frame sent back to the
     /// origin carries it as `ref`, so a client can match replies to its requests.
     var ref: ArraySlice<UInt8>? = nil
+    /// Collects what the broker finishes later (other nodes' share); nil with the memory broker, where
+    /// everything finishes at once. The pipeline parks the step until it settles.
+    var wait: BrokerWait? = nil
 
     /// Close codes an action may use: a normal close, a policy violation, or an application code.
     static func isAllowedCloseCode(_ code: UInt16) -> Bool { code == 1000 || code == 1008 || (4000...4999).contains(code) }
@@ -115,20 +118,41 @@ struct ActionContext {
         return 1
     }
 
-    /// Sends to one open connection by id.
+    /// Sends to one open connection by id (on another node, through the broker: the step then fails with
+    /// GD_ERR_NOT_FOUND if no node has it).
     func sendToConnection(id: String, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
         let frame = try frame(message)
-        guard let connection = services.state.connection(id: id), !connection.isClosed else { throw .notFound }
+        guard let connection = services.state.connection(id: id), !connection.isClosed else {
+            guard wait != nil else { throw .notFound }
+            everywhere(.sendConnection(connection: id, frame: frame.bytes), foundHere: false, requiresTarget: true)
+            return 1
+        }
         connection.transport.send(frame)
         return 1
     }
 
-    /// Sends to every open connection of a user; returns how many.
+    /// Sends to every open connection of a user, on every node; returns how many here.
     func sendToUser(id: String, _ message: OutgoingMessage) throws(ActionRefusal) -> Int {
         let frame = try frame(message)
         let connections = (services.state.user(id: id)?.connections ?? []).filter { !$0.isClosed }
         services.fanOut.deliver(frame, to: connections)
+        everywhere(.notifyUser(user: id, frame: frame.bytes), foundHere: !connections.isEmpty, requiresTarget: false)
         return connections.count
+    }
+
+    /// Has the broker carry `command` to the other nodes, tracked by ``wait`` (nothing to do without one):
+    /// with `requiresTarget`, the step fails with GD_ERR_NOT_FOUND when no node held the target.
+    private func everywhere(_ command: ControlCommand, foundHere: Bool, requiresTarget: Bool) {
+        guard let wait else { return }
+        wait.begin()
+        services.broker.send(command) { result in
+            switch result {
+            case .success(let tally) where requiresTarget && !foundHere && !tally.found:
+                wait.end(.notFound("no node has \(command.user.map { "user `\($0)`" } ?? "that connection")"))
+            case .success: wait.end()
+            case .failure(let error): wait.end(error)
+            }
+        }
     }
 
     /// Sends to every member of a room (without the origin when asked); returns how many.
@@ -136,7 +160,7 @@ struct ActionContext {
         guard room.count > 0 else { throw .invalid("a room name is required") }
         let frame = try frame(message, target: room)
         let name = String(decoding: room, as: UTF8.self)
-        return services.publish(frame, toRoom: name, excluding: message.excludeOrigin ? origin : nil).recipients
+        return services.publish(frame, toRoom: name, excluding: message.excludeOrigin ? origin : nil, wait: wait).recipients
     }
 
     /// Adds the origin to a room, within the room-name, rooms-per-connection and `max_members` limits;
@@ -171,9 +195,12 @@ struct ActionContext {
                 return result
             }
             guard let outcome else { continue }  // that stream was just dropped: the room has a new one
-            return try Self.check(outcome)
+            try Self.check(outcome)
+            if let wait { services.broker.awaitRoom(room, wait: wait) }
+            return
         }
         try Self.check(services.state.join(origin, room: room, options: options))
+        if let wait { services.broker.awaitRoom(room, wait: wait) }
     }
 
     /// What a join's result means for the action.
@@ -246,14 +273,29 @@ struct ActionContext {
         try user(id, for: "has_permission").permissions.contains(permission)
     }
 
-    /// Changes a connected user's live permissions (nil = the origin's user), for all its connections.
+    /// Changes a connected user's live permissions (nil = the origin's user), for all its connections on
+    /// every node: the step completes once every node holding the user applied it, so the user's very
+    /// next message, wherever it arrives, is judged by the new permissions.
     func setPermissions(user id: String?, _ change: PermissionChange) throws(ActionRefusal) {
-        let target = try user(id, for: "set_permissions")
-        switch change {
-        case .set(let list): target.permissions.set(list)
-        case .add(let list): target.permissions.add(list)
-        case .remove(let list): target.permissions.remove(list)
+        let target: User?
+        do {
+            target = try user(id, for: "set_permissions")
+        } catch .notFound where wait != nil {
+            target = nil  // not here: maybe on another node
         }
+        let update: BackendCommands.PermissionUpdate
+        switch change {
+        case .set(let list): update = .set(list)
+        case .add(let list): update = .add(list)
+        case .remove(let list): update = .remove(list)
+        }
+        switch update {
+        case .set(let list): target?.permissions.set(list)
+        case .add(let list): target?.permissions.add(list)
+        case .remove(let list): target?.permissions.remove(list)
+        }
+        let userID = target?.id ?? id ?? ""
+        everywhere(.setPermissions(user: userID, update), foundHere: target != nil, requiresTarget: true)
     }
 
     /// Closes a connection or every connection of a user with `code`; returns how many.
@@ -268,6 +310,13 @@ struct ActionContext {
         }
         let open = connections.filter { !$0.isClosed }
         for connection in open { connection.transport.close(code: code, reason: reason) }
+        switch target {
+        case .connection(let id) where open.isEmpty:
+            everywhere(.disconnectConnection(connection: id, code: code, reason: reason), foundHere: false, requiresTarget: false)
+        case .connection: break
+        case .user(let id):
+            everywhere(.disconnectUser(user: id, code: code, reason: reason), foundHere: !open.isEmpty, requiresTarget: false)
+        }
         return open.count
     }
 

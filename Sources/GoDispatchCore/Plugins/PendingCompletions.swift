@@ -54,6 +54,23 @@ final class PendingCompletions: Sendable {
         }
     }
 
+    /// Settles `ticket` on the engine's behalf (the broker finished what a step started) and resumes its
+    /// run on the run's executor; false when it was already settled.
+    @discardableResult
+    func resume(_ ticket: gd_ticket, status: Int32, result: [UInt8]?, message: String) -> Bool {
+        guard let entry = settle(ticket) else { return false }
+        let step = entry.step
+        guard let run = entry.run else {
+            entry.executor.execute { withExtendedLifetime(step) {} }
+            return false
+        }
+        entry.executor.execute {
+            run.resume(ticket: ticket, status: status, result: result, message: message)
+            withExtendedLifetime(step) {}
+        }
+        return true
+    }
+
     /// Forgets a ticket whose invocation did not end PENDING (a later `complete` is stale).
     func cancel(_ ticket: gd_ticket) { _ = settle(ticket) }
 

@@ -15,6 +15,8 @@ public final class InMemoryStateManager: StateManager {
     /// Presence of the rooms whose rule keeps it; updated under the rooms write lock.
     public let presence: any PresenceStore
     private let listener = Locked<(any PresenceListener)?>(nil)
+    /// Told when a room comes or goes here; read under the rooms lock, which changes them.
+    nonisolated(unsafe) private var observer: (any LocalMembershipObserver)?
 
     /// Creates an empty state, keeping presence in `presence`.
     public init(presence: any PresenceStore = InMemoryPresenceStore()) {
@@ -23,10 +25,15 @@ public final class InMemoryStateManager: StateManager {
 
     public func setPresenceListener(_ listener: (any PresenceListener)?) { self.listener.withLock { $0 = listener } }
 
+    /// Set once, before the first connection (the engine does it at start-up).
+    public func setMembershipObserver(_ observer: (any LocalMembershipObserver)?) {
+        roomsLock.withWriteLock { self.observer = observer }
+    }
+
     public func connect(
-        userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
+        id: String?, userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
     ) -> Connection {
-        let id = Self.makeConnectionID()
+        let id = id ?? Self.makeConnectionID()
         return directory.withLock { directory in
             let user = directory.users[userID] ?? User(id: userID, permissions: permissions)
             directory.users[userID] = user
@@ -69,6 +76,7 @@ public final class InMemoryStateManager: StateManager {
             // The cap counts connections, checked under the write lock so concurrent joins cannot overshoot.
             if let limit = room.rule?.maxMembers, room.members.count >= limit { return (.full, nil) }
             _ = connection.insertRoom(name)
+            if rooms[name] == nil { observer?.roomOpened(name) }
             rooms[name] = room
             room.members.append(connection)
             guard let rule = room.rule, room.keepsPresence else { return (.joined, nil) }
@@ -106,7 +114,10 @@ public final class InMemoryStateManager: StateManager {
     private func removeMemberLocked(_ connection: Connection, from name: String) -> RoomChange? {
         guard let room = rooms[name] else { return nil }
         room.members.removeAll { $0 === connection }
-        if room.members.isEmpty { rooms.removeValue(forKey: name) }
+        if room.members.isEmpty {
+            rooms.removeValue(forKey: name)
+            observer?.roomClosed(name)
+        }
         guard let rule = room.rule, room.keepsPresence,
             let change = presence.remove(room: name, user: connection.user.id, connection: connection.id)
         else { return nil }
@@ -143,7 +154,7 @@ public final class InMemoryStateManager: StateManager {
     }
 
     /// 64 random bits as 16 hex digits: unguessable, so a connection id cannot be forged by a client.
-    static func makeConnectionID() -> String {
+    public static func makeConnectionID() -> String {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64
         let hex = String(value, radix: 16)

@@ -6,8 +6,10 @@ public protocol StateManager: Sendable {
     /// Registers a new connection for `userID`, creating the user on its first connection, and keeps the
     /// verified token's claims (a JSON object) on it for `{{user.claims.<path>}}`.
     /// An existing user keeps its live permissions; `permissions` seeds a new user only.
+    /// `id` names the connection (nil: a new random one; a cluster decides it earlier, when it reserves
+    /// the connection's slot).
     func connect(
-        userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
+        id: String?, userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
     ) -> Connection
     /// Marks a connection closed and removes it from its rooms and its user; the user goes when its last
     /// connection does.
@@ -25,6 +27,9 @@ public protocol StateManager: Sendable {
     func rule(ofRoom room: String) -> RoomRule?
     /// Who hears about presence changes (the engine installs its ``PresenceBroadcaster``).
     func setPresenceListener(_ listener: (any PresenceListener)?)
+    /// Who hears when this node's rooms and users come and go (the engine installs its broker). Called
+    /// under the state's locks, in order.
+    func setMembershipObserver(_ observer: (any LocalMembershipObserver)?)
     /// Removes a connection from a room (dropped when empty). Returns false if it was not a member.
     @discardableResult func leave(_ connection: Connection, room: String) -> Bool
     /// A snapshot of the room's members (empty if the room does not exist).
@@ -46,6 +51,13 @@ public protocol StateManager: Sendable {
 }
 
 extension StateManager {
+    /// Registers a connection with a new random id.
+    public func connect(
+        userID: String, permissions: some Sequence<String>, claims: [UInt8]?, transport: any ConnectionTransport
+    ) -> Connection {
+        connect(id: nil, userID: userID, permissions: permissions, claims: claims, transport: transport)
+    }
+
     /// Registers a connection without token claims.
     public func connect(
         userID: String, permissions: some Sequence<String>, transport: any ConnectionTransport

@@ -66,6 +66,7 @@ public struct APIError: Error, Sendable, Equatable {
         case .roomFull(let text): self.init(.limitExceeded, text, reason: ErrorCode.roomFull.rawValue)
         case .notAvailable(let text): self.init(.notAvailable, text)
         case .unrecoverablePosition(let text): self.init(.unrecoverablePosition, text)
+        case .brokerUnavailable(let text): self.init(.internalError, text, reason: "broker_unavailable")
         }
     }
 

@@ -89,9 +89,9 @@ final class APIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case (.GET, "/health"), (.HEAD, "/health"):
                 return (.ok, Array("{\"status\":\"ok\"}".utf8), false)
             case (.GET, "/ready"), (.HEAD, "/ready"):
-                let phase = routes.readiness.current
-                let text = "{\"status\":\"\(phase == .ready ? "ready" : phase == .draining ? "draining" : "starting")\"}"
-                return (phase == .ready ? .ok : .serviceUnavailable, Array(text.utf8), false)
+                let readiness = routes.readiness
+                let text = "{\"status\":\"\(readiness.status)\"}"
+                return (readiness.isReady ? .ok : .serviceUnavailable, Array(text.utf8), false)
             case (.GET, "/metrics"):
                 guard let metrics = routes.metrics else { break }
                 return (.ok, metrics(), false)

@@ -22,7 +22,7 @@ extension APIMethods {
         }
         let settings = engine.config.settings
         let overview = JSONValue.object([
-            ("nodes", .array(nodes)),
+            ("nodes", .array(engine.broker.clusterNodes ?? nodes)),
             ("connections", .number(String(state.connectionCount))),
             ("users", .number(String(state.userCount))),
             ("rooms", .number(String(state.roomCount))),

@@ -27,13 +27,13 @@ struct APIMethods: Sendable {
     func call(_ method: String, _ body: APIRequestBody, on eventLoop: any EventLoop) -> EventLoopFuture<APIReply> {
         do throws(APIError) {
             switch method {
-            case "publish": return eventLoop.makeSucceededFuture(try publish(body))
-            case "broadcast": return eventLoop.makeSucceededFuture(try broadcast(body))
-            case "notify_user": return eventLoop.makeSucceededFuture(try notifyUser(body))
-            case "join", "subscribe": return eventLoop.makeSucceededFuture(try join(body))
-            case "leave", "unsubscribe": return eventLoop.makeSucceededFuture(try leave(body))
-            case "disconnect": return eventLoop.makeSucceededFuture(try disconnect(body))
-            case "set_permissions": return eventLoop.makeSucceededFuture(try setPermissions(body))
+            case "publish": return try publish(body, on: eventLoop)
+            case "broadcast": return try broadcast(body, on: eventLoop)
+            case "notify_user": return try notifyUser(body, on: eventLoop)
+            case "join", "subscribe": return try join(body, on: eventLoop)
+            case "leave", "unsubscribe": return try leave(body, on: eventLoop)
+            case "disconnect": return try disconnect(body, on: eventLoop)
+            case "set_permissions": return try setPermissions(body, on: eventLoop)
             case "emit": return try emit(body, on: eventLoop)
             case "info": return eventLoop.makeSucceededFuture(info())
             case "rooms", "channels": return eventLoop.makeSucceededFuture(try rooms(body))
@@ -69,59 +69,94 @@ struct APIMethods: Sendable {
         guard room.utf8.count <= limit else { throw .badRequest("`\(field)` is \(room.utf8.count) bytes; room names are at most \(limit)") }
     }
 
-    /// Publishes to one room, through the idempotency cache when a key is given.
-    private func publish(room: String, event: String, payload: ArraySlice<UInt8>?, idempotencyKey: String?) -> [UInt8] {
+    /// Publishes to one room on every node, through the idempotency cache when a key is given. Answers
+    /// once the broker has carried it to the other nodes; a failure to reach them is an error (and
+    /// forgets the key, so a retry sends again).
+    private func publish(
+        room: String, event: String, payload: ArraySlice<UInt8>?, idempotencyKey: String?, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<APIReply> {
+        let wait = engine.broker.isClustered ? BrokerWait() : nil
+        let services = engine.router.services
         let send = { () -> [UInt8] in
             let frame = payload.map { bytes in
                 bytes.withUnsafeBytes { BackendCommands.frame(event: event, target: room, payloadJSON: $0) }
             } ?? BackendCommands.frame(event: event, target: room, payloadJSON: nil)
-            guard let position = engine.backend.publish(frame, toRoom: room).position else { return Array("{}".utf8) }
+            guard let position = services.publish(frame, toRoom: room, wait: wait).position else { return Array("{}".utf8) }
             var writer = JSONWriter()
             writer.write(.object([("offset", .number(String(position.offset))), ("epoch", .string(position.epoch))]))
             return writer.bytes
         }
-        guard let idempotencyKey else { return send() }
-        return idempotency.result(room: room, idempotencyKey: idempotencyKey, publish: send).result
+        let result = idempotencyKey.map { idempotency.result(room: room, idempotencyKey: $0, publish: send).result } ?? send()
+        guard let wait else { return eventLoop.makeSucceededFuture(.result(result)) }
+        let promise = eventLoop.makePromise(of: APIReply.self)
+        let cache = idempotency
+        wait.whenSettled { failure in
+            guard let failure else { return promise.succeed(.result(result)) }
+            if let idempotencyKey { cache.forget(room: room, idempotencyKey: idempotencyKey) }
+            promise.succeed(.error(APIError(.brokerUnavailable(failure.description))))
+        }
+        return promise.futureResult
     }
 
-    private func publish(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func publish(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         try checkRoom(room, field: "\(body.path)room")
-        let result = publish(
-            room: room, event: try event(body), payload: payload(body), idempotencyKey: try body.optionalString("idempotency_key"))
-        return .result(result)
+        return publish(
+            room: room, event: try event(body), payload: payload(body), idempotencyKey: try body.optionalString("idempotency_key"),
+            on: eventLoop)
     }
 
-    private func broadcast(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    /// A future answered by a cluster-wide backend command's completion: `reply` on success, the
+    /// refusal's API error otherwise.
+    private func answer<Value: Sendable>(
+        on eventLoop: any EventLoop, _ start: (@escaping @Sendable (Result<Value, BackendRefusal>) -> Void) -> Void,
+        reply: @escaping @Sendable (Value) -> APIReply
+    ) -> EventLoopFuture<APIReply> {
+        let promise = eventLoop.makePromise(of: APIReply.self)
+        start { result in
+            switch result {
+            case .success(let value): promise.succeed(reply(value))
+            case .failure(let refusal): promise.succeed(.error(APIError(refusal)))
+            }
+        }
+        return promise.futureResult
+    }
+
+    private func broadcast(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         guard let rooms = try body.optionalStringList("rooms", "channels"), !rooms.isEmpty else {
             throw .badRequest("`\(body.path)rooms` or `\(body.path)channels` is required: a non-empty list of room names")
         }
         let (event, payload) = (try event(body), payload(body))
         let key = try body.optionalString("idempotency_key")
-        var writer = JSONWriter()
-        writer.writeASCII("{\"responses\":[")
-        for (index, room) in rooms.enumerated() {
-            if index > 0 { writer.writeASCII(",") }
-            let reply: APIReply
-            if room.isEmpty || room.utf8.count > engine.router.services.limits.maxRoomNameBytes {
-                reply = .error(.badRequest("`\(body.path)rooms[\(index)]` must be 1 to \(engine.router.services.limits.maxRoomNameBytes) bytes"))
-            } else {
-                reply = .result(publish(room: room, event: event, payload: payload, idempotencyKey: key))
+        let limit = engine.router.services.limits.maxRoomNameBytes
+        let replies = rooms.enumerated().map { index, room -> EventLoopFuture<APIReply> in
+            guard !room.isEmpty, room.utf8.count <= limit else {
+                return eventLoop.makeSucceededFuture(.error(.badRequest("`\(body.path)rooms[\(index)]` must be 1 to \(limit) bytes")))
             }
-            writer.writeRaw(reply.body)
+            return publish(room: room, event: event, payload: payload, idempotencyKey: key, on: eventLoop)
         }
-        writer.writeASCII("]}")
-        return .result(writer.bytes)
+        return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).map { replies in
+            var writer = JSONWriter()
+            writer.writeASCII("{\"responses\":[")
+            for (index, reply) in replies.enumerated() {
+                if index > 0 { writer.writeASCII(",") }
+                writer.writeRaw(reply.body)
+            }
+            writer.writeASCII("]}")
+            return .result(writer.bytes)
+        }
     }
 
-    private func notifyUser(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func notifyUser(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let user = try body.string("user")
         let event = try event(body)
         let frame = payload(body).map { bytes in
             bytes.withUnsafeBytes { BackendCommands.frame(event: event, target: nil, payloadJSON: $0) }
         } ?? BackendCommands.frame(event: event, target: nil, payloadJSON: nil)
-        let delivered = engine.backend.notify(user: user, frame)
-        return .result(.object([("delivered", .number(String(delivered)))]))
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.notify(user: user, frame, completion: $0) }) { delivered in
+            .result(.object([("delivered", .number(String(delivered)))]))
+        }
     }
 
     // MARK: History
@@ -185,29 +220,25 @@ struct APIMethods: Sendable {
 
     // MARK: Memberships, permissions, connections
 
-    private func join(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func join(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let (user, room) = (try body.string("user"), try body.string("room", "channel"))
         let connection = try body.optionalString("connection", "client")
-        do {
-            let joined = try engine.backend.join(user: user, room: room, connection: connection)
-            return .result(.object([("joined", .number(String(joined)))]))
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.join(user: user, room: room, connection: connection, completion: $0) }) { joined in
+            .result(.object([("joined", .number(String(joined)))]))
         }
     }
 
-    private func leave(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func leave(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let (user, room) = (try body.string("user"), try body.string("room", "channel"))
         let connection = try body.optionalString("connection", "client")
-        do {
-            let left = try engine.backend.leave(user: user, room: room, connection: connection)
-            return .result(.object([("left", .number(String(left)))]))
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.leave(user: user, room: room, connection: connection, completion: $0) }) { left in
+            .result(.object([("left", .number(String(left)))]))
         }
     }
 
-    private func disconnect(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func disconnect(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let user = try body.string("user")
         let connection = try body.optionalString("connection", "client")
         // Ours: top-level `code` / `reason`; Centrifugo's: `disconnect: {code, reason}` (code 0 = unset).
@@ -218,17 +249,17 @@ struct APIMethods: Sendable {
             if code == 0 { code = try nested.optionalInt("code", in: 0...65535) ?? 0 }
             if reason.isEmpty { reason = try nested.optionalString("reason") ?? "" }
         }
-        do {
-            let closed = try engine.backend.disconnect(
-                user: user, connection: connection, code: code == 0 ? 1000 : UInt16(code),
-                reason: reason.isEmpty ? "disconnected by the server" : reason)
-            return .result(.object([("closed", .number(String(closed)))]))
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        let (closeCode, closeReason) = (code == 0 ? 1000 : UInt16(code), reason.isEmpty ? "disconnected by the server" : reason)
+        return answer(
+            on: eventLoop,
+            { backend.disconnect(user: user, connection: connection, code: closeCode, reason: closeReason, completion: $0) }
+        ) { closed in
+            .result(.object([("closed", .number(String(closed)))]))
         }
     }
 
-    private func setPermissions(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func setPermissions(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let user = try body.string("user")
         let changes: [(String, [String]?)] = [
             ("set", try body.optionalStringList("set")), ("add", try body.optionalStringList("add")),
@@ -239,18 +270,15 @@ struct APIMethods: Sendable {
             throw .badRequest("give exactly one of `set`, `add` or `remove`, each a list of permissions")
         }
         let update: BackendCommands.PermissionUpdate = kind == "set" ? .set(list) : kind == "add" ? .add(list) : .remove(list)
-        do {
-            try engine.backend.setPermissions(user: user, update)
-        } catch {
-            throw APIError(error)
-        }
-        return .empty
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.setPermissions(user: user, update, completion: $0) }) { _ in .empty }
     }
 
     // MARK: Looking inside
 
+    /// Every node of the cluster (this one alone with the memory broker).
     private func info() -> APIReply {
-        .result(.object([("nodes", .array(nodes))]))
+        .result(.object([("nodes", .array(engine.broker.clusterNodes ?? nodes))]))
     }
 
     /// The nodes `info` lists (Centrifugo's field names, with `num_rooms` beside `num_channels`).

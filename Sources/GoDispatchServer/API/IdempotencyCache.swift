@@ -48,6 +48,13 @@ final class IdempotencyCache: Sendable {
         }
     }
 
+    /// Forgets the result of a publish that failed after all (the broker could not reach the other
+    /// nodes), so a retry with the same key sends again.
+    func forget(room: String, idempotencyKey: String) {
+        let key = Self.key(room: room, idempotencyKey: idempotencyKey)
+        store.withLock { _ = $0.entries.removeValue(forKey: key) }
+    }
+
     /// How many results are kept now.
     var count: Int { store.withLock { $0.entries.count } }
 

@@ -18,9 +18,11 @@ extension GatewayRejection {
         public static let perIP = Kind("per_ip")
         /// The address opens connections faster than `connections.per_ip.rate` (HTTP 429).
         public static let perIPRate = Kind("per_ip_rate")
+        /// The cluster broker cannot reach Redis, so the per-user limit cannot be checked (HTTP 503).
+        public static let brokerUnavailable = Kind("broker_unavailable")
         /// Any other refusal.
         public static let other = Kind("other")
 
-        public static let allCases: [Kind] = [.unauthorized, .origin, .serverFull, .userLimit, .perIP, .perIPRate, .other]
+        public static let allCases: [Kind] = [.unauthorized, .origin, .serverFull, .userLimit, .perIP, .perIPRate, .brokerUnavailable, .other]
     }
 }

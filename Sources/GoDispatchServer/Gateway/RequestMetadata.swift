@@ -25,6 +25,9 @@ public struct RequestMetadata: Sendable {
     public var peerAddress: IPAddress?
     /// Set by the per-address limit: the client's address (the peer, or what a trusted proxy forwarded).
     public var clientAddress: IPAddress?
+    /// The id the connection will have, when a middleware had to decide it early (the cluster admission
+    /// reserves a slot under it); nil: a new random one.
+    public var connectionID: String?
     /// What the accepted connection holds until it closes; the server releases them when its channel closes.
     public var leases: [ConnectionLease] = []
 
