@@ -32,10 +32,13 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Scenario A: most publishes (all publishers together) sent and not yet received by every member.")
     var window = 8
 
-    @Option(name: .long, help: "Seconds each scenario is measured, per configuration (after the warm-up).")
+    @Option(name: .long, help: "Seconds each scenario is measured, per configuration (over all rounds, after the warm-up).")
     var seconds = 10
 
-    @Option(name: .long, help: "Seconds of warm-up before each measurement (not counted).")
+    @Option(name: .long, help: "Rounds each scenario's seconds are split into; the configurations take turns, round by round.")
+    var rounds = 3
+
+    @Option(name: .long, help: "Seconds of warm-up before each configuration's first round (not counted).")
     var warmup = 2
 
     @Option(name: .long, help: "Scenario B: publishes per second, all publishers together.")
@@ -72,7 +75,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
     var workDir: String?
 
     func validate() throws {
-        guard members >= 2, publishers >= 1, window >= 1, seconds >= 1, warmup >= 0, rate >= 1, rooms >= 1, bPublishers >= 1 else {
+        guard members >= 2, rounds >= 1, publishers >= 1, window >= 1, seconds >= 1, warmup >= 0, rate >= 1, rooms >= 1, bPublishers >= 1 else {
             throw ValidationError("members ≥ 2, publishers ≥ 1, window ≥ 1, seconds ≥ 1, rate ≥ 1, rooms ≥ 1 and b-publishers ≥ 1")
         }
         guard payload >= 64, payload <= 60_000 else { throw ValidationError("--payload is 64 to 60000 bytes") }
@@ -99,6 +102,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
             url: RedisURL(host: "127.0.0.1", port: redis.port), logger: Logger(label: "bench-cluster.redis"))
         var rows: [PhaseResult] = []
         var failure: String?
+        var background: Background?
         do {
             try await Self.connect(redisConnection, redis: redis)
             if pinned { Pinning.pin(pid: redis.pid, cpu: 1) }
@@ -110,16 +114,53 @@ struct BenchClusterCommand: AsyncParsableCommand {
             for index in 0..<members { tokens.append(try await minter.token(for: "member\(index)")) }
             var publisherTokens: [String] = []
             for index in 0..<max(publishers, bPublishers) { publisherTokens.append(try await minter.token(for: "publisher\(index)")) }
-            var phaseID = 0
+            // Every configuration runs at once (idle while another is measured), and each scenario's measured
+            // seconds are split into rounds taken in turn, so noise from the rest of the machine falls on all alike.
+            var deployments: [Deployment] = []
+            defer { for deployment in deployments { deployment.kill() } }
             for name in configurationList {
                 guard let configuration = ClusterConfiguration(name) else { continue }
-                let run = ConfigurationRun(
-                    bench: self, configuration: configuration, executable: executable, plugins: pluginsDirectory, work: work,
-                    secret: minter.secret, redis: redis, redisConnection: redisConnection, pinned: pinned)
-                let results = try await run.run(tokens: tokens, publisherTokens: publisherTokens, phaseID: &phaseID)
-                rows += results
-                if redis.hasExited { throw BenchError("redis-server ended during \(configuration.label); its log: \(work)/redis.log") }
+                deployments.append(
+                    try await Deployment.start(
+                        bench: self, configuration: configuration, executable: executable, plugins: pluginsDirectory, work: work,
+                        secret: minter.secret, redis: redis, redisConnection: redisConnection, pinned: pinned, tokens: tokens,
+                        publisherTokens: publisherTokens))
             }
+            // What the idle nodes ask of Redis (heartbeats): it runs under every measured window too.
+            let idleBefore = try await CommandStats.read(redisConnection)
+            let idleStart = ContinuousClock.now
+            try await Task.sleep(for: .seconds(3))
+            let idle = try await CommandStats.read(redisConnection).since(idleBefore)
+            background = Background(
+                callsPerSecond: Double(idle.total) / (ContinuousClock.now - idleStart).seconds, commands: idle.others,
+                redisNodes: deployments.filter { $0.configuration.broker == .redis }.map(\.configuration.nodes).reduce(0, +))
+            var phaseID = 0
+            for scenario in ["A", "B"] where scenarioList.contains(scenario) {
+                var merged: [PhaseResult?] = Array(repeating: nil, count: deployments.count)
+                for round in 0..<rounds {
+                    for (index, deployment) in deployments.enumerated() where merged[index]?.nodeDeaths.isEmpty ?? true {
+                        if round == 0, warmup > 0 {
+                            phaseID += 1
+                            let result = try await deployment.segment(scenario: scenario, id: phaseID, duration: .seconds(warmup))
+                            print("  \(deployment.configuration.name) \(scenario) warm-up : \(result.summary)")
+                        }
+                        phaseID += 1
+                        let result = try await deployment.segment(
+                            scenario: scenario, id: phaseID, duration: .milliseconds(seconds * 1000 / rounds))
+                        print("  \(deployment.configuration.name) \(scenario) round \(round + 1): \(result.summary)")
+                        if merged[index] == nil { merged[index] = result } else { merged[index]!.add(result) }
+                        if redis.hasExited { throw BenchError("redis-server ended; its log: \(work)/redis.log") }
+                    }
+                }
+                rows += merged.compactMap { $0 }
+            }
+            for deployment in deployments {
+                let problems = await deployment.stop()
+                if !problems.isEmpty, let last = rows.lastIndex(where: { $0.configuration.name == deployment.configuration.name }) {
+                    rows[last].problems += problems
+                }
+            }
+            deployments = []
         } catch {
             failure = "\(error)"
         }
@@ -127,7 +168,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         await redis.terminate()
 
         let report = Report(
-            rows: rows, bench: self, pinned: pinned, failure: failure, load: ProcessCPU.loadAverage())
+            rows: rows, bench: self, pinned: pinned, failure: failure, load: ProcessCPU.loadAverage(), background: background)
         let text = report.markdown()
         print("")
         print(text)
@@ -177,115 +218,115 @@ struct ClusterConfiguration: Sendable {
     }
 }
 
-/// One configuration: its nodes started, members joined, A and B measured, everything stopped.
-struct ConfigurationRun {
+/// One configuration, running: its nodes, its members (joined to A's room and B's rooms) and publishers.
+struct Deployment {
     let bench: BenchClusterCommand
     let configuration: ClusterConfiguration
-    let executable: String
-    let plugins: String
-    let work: String
-    let secret: String
-    let redis: RedisServerProcess
-    let redisConnection: RedisConnection
-    let pinned: Bool
+    let nodes: [Node]
+    let crowd: Crowd
+    let publishersA: [PublisherConnection]
+    let publishersB: [PublisherConnection]
+    let roomSizes: [Int]
+    let measure: Measurement
 
-    func run(tokens: [String], publisherTokens: [String], phaseID: inout Int) async throws -> [PhaseResult] {
-        if configuration.broker == .redis { _ = try await redisConnection.execute(["FLUSHALL"]) }
+    /// Starts the nodes (each configuration on Redis with its own key prefix: a cluster of its own), joins
+    /// the members and connects the publishers.
+    static func start(
+        bench: BenchClusterCommand, configuration: ClusterConfiguration, executable: String, plugins: String, work: String,
+        secret: String, redis: RedisServerProcess, redisConnection: RedisConnection, pinned: Bool, tokens: [String],
+        publisherTokens: [String]
+    ) async throws -> Deployment {
         var nodes: [Node] = []
-        defer {
-            // Reaped below in the normal path; this only makes sure nothing outlives a failure.
-            for node in nodes where node.process.exitDescription() == nil { kill(node.process.pid, SIGKILL) }
-        }
-        for index in 0..<configuration.nodes {
-            let name = ["a", "b", "c", "d"][index]
-            let port = try ServerProcess.freePort()
-            let config = "\(work)/\(configuration.name)-\(name).yaml"
-            try NodeConfig.yaml(port: port, broker: configuration.broker, redisPort: redis.port, nodeName: name)
-                .write(toFile: config, atomically: true, encoding: .utf8)
-            let process = try ServerProcess.launch(
-                executable: executable, config: config, plugins: plugins, port: port,
-                logPath: "\(work)/\(configuration.name)-\(name).log", environment: ["GODISPATCH_BENCH_SECRET": secret])
-            nodes.append(Node(name: name, index: index, process: process))
-        }
-        for node in nodes { try await node.process.waitHealthy(timeout: .seconds(60)) }
-        if pinned { for node in nodes { Pinning.pin(pid: node.process.pid, cpu: 1) } }
+        do {
+            for index in 0..<configuration.nodes {
+                let name = ["a", "b", "c", "d"][index]
+                let port = try ServerProcess.freePort()
+                let config = "\(work)/\(configuration.name)-\(name).yaml"
+                try NodeConfig.yaml(
+                    port: port, broker: configuration.broker, redisPort: redis.port, prefix: "bench-\(configuration.name)", nodeName: name
+                ).write(toFile: config, atomically: true, encoding: .utf8)
+                let process = try ServerProcess.launch(
+                    executable: executable, config: config, plugins: plugins, port: port,
+                    logPath: "\(work)/\(configuration.name)-\(name).log", environment: ["GODISPATCH_BENCH_SECRET": secret])
+                nodes.append(Node(name: name, index: index, process: process))
+            }
+            for node in nodes { try await node.process.waitHealthy(timeout: .seconds(60)) }
+            if pinned { for node in nodes { Pinning.pin(pid: node.process.pid, cpu: 1) } }
 
-        let epoch = ContinuousClock.now
-        let crowd = try await Crowd.join(
-            count: bench.members, ports: nodes.map(\.port), roomA: "a", roomsB: bench.rooms, tokens: tokens, epoch: epoch)
-        var roomSizes = Array(repeating: 0, count: bench.rooms)
-        for member in crowd.members { roomSizes[member.roomB] += 1 }
-        func connectPublishers(_ count: Int) async throws -> [PublisherConnection] {
-            var result: [PublisherConnection] = []
-            for index in 0..<count {
-                let node = nodes[index % nodes.count]
-                let client = try await WebSocketClient.connect(
-                    host: "127.0.0.1", port: node.port, path: "/ws", headers: [("Authorization", "Bearer \(publisherTokens[index])")])
-                let publisher = PublisherConnection(index: index, node: node.index, client: client)
-                publisher.watch()
-                result.append(publisher)
+            let crowd = try await Crowd.join(
+                count: bench.members, ports: nodes.map(\.port), roomA: "a", roomsB: bench.rooms, tokens: tokens,
+                epoch: ContinuousClock.now)
+            var roomSizes = Array(repeating: 0, count: bench.rooms)
+            for member in crowd.members { roomSizes[member.roomB] += 1 }
+            func connectPublishers(_ count: Int) async throws -> [PublisherConnection] {
+                var result: [PublisherConnection] = []
+                for index in 0..<count {
+                    let node = nodes[index % nodes.count]
+                    let client = try await WebSocketClient.connect(
+                        host: "127.0.0.1", port: node.port, path: "/ws",
+                        headers: [("Authorization", "Bearer \(publisherTokens[index])")])
+                    let publisher = PublisherConnection(index: index, node: node.index, client: client)
+                    publisher.watch()
+                    result.append(publisher)
+                }
+                return result
             }
-            return result
+            let publishersA = try await connectPublishers(bench.publishers)
+            let publishersB = try await connectPublishers(bench.bPublishers)
+            let perNode = (0..<nodes.count).map { index in crowd.members.filter { $0.node == index }.count }
+            print(
+                "\(configuration.label): \(bench.members) members joined (\(perNode.map(String.init).joined(separator: " + ")) over the "
+                    + "nodes), ports \(nodes.map { String($0.port) }.joined(separator: ", "))")
+            let measure = Measurement(
+                configuration: configuration, nodes: nodes, crowd: crowd, redis: redis, redisConnection: redisConnection)
+            return Deployment(
+                bench: bench, configuration: configuration, nodes: nodes, crowd: crowd, publishersA: publishersA,
+                publishersB: publishersB, roomSizes: roomSizes, measure: measure)
+        } catch {
+            for node in nodes where node.process.exitDescription() == nil { Glibc.kill(node.process.pid, SIGKILL) }
+            throw error
         }
-        let publishersA = try await connectPublishers(bench.publishers)
-        let publishersB = try await connectPublishers(bench.bPublishers)
-        let perNode = (0..<nodes.count).map { index in crowd.members.filter { $0.node == index }.count }
-        print(
-            "\(configuration.label): \(bench.members) members joined (\(perNode.map(String.init).joined(separator: " + ")) over the nodes), "
-                + "ports \(nodes.map { String($0.port) }.joined(separator: ", "))")
+    }
 
-        var results: [PhaseResult] = []
-        let measure = Measurement(
-            configuration: configuration, nodes: nodes, crowd: crowd, redis: redis, redisConnection: redisConnection)
-        if bench.scenarioList.contains("A") {
-            for measured in [false, true] where measured || bench.warmup > 0 {
-                phaseID += 1
-                let id = phaseID
-                let seconds = measured ? bench.seconds : bench.warmup
-                let result = try await measure.phase(
-                    scenario: "A", id: id, publishers: publishersA.count, sampleEvery: 16,
-                    extra: "\(bench.publishers) publishers, window \(bench.window)"
-                ) {
-                    try await publishAtMaxRate(
-                        publishers: publishersA, crowd: crowd, room: "a", phase: id, window: bench.window,
-                        duration: .seconds(seconds), payloadSize: bench.payload)
-                }
-                print("  A \(measured ? "measured" : "warm-up "): \(result.summary)")
-                if measured { results.append(result) }
-                if !result.nodeDeaths.isEmpty { break }
+    /// Publishes in `scenario`'s shape for `duration` and measures it.
+    func segment(scenario: String, id: Int, duration: Duration) async throws -> PhaseResult {
+        if scenario == "A" {
+            return try await measure.phase(
+                scenario: "A", id: id, publishers: publishersA.count, sampleEvery: 16,
+                extra: "\(bench.publishers) publishers, window \(bench.window)"
+            ) {
+                try await publishAtMaxRate(
+                    publishers: publishersA, crowd: crowd, room: "a", phase: id, window: bench.window, duration: duration,
+                    payloadSize: bench.payload)
             }
         }
-        if bench.scenarioList.contains("B"), results.allSatisfy({ $0.nodeDeaths.isEmpty }) {
-            for measured in [false, true] where measured || bench.warmup > 0 {
-                phaseID += 1
-                let id = phaseID
-                let seconds = measured ? bench.seconds : bench.warmup
-                let result = try await measure.phase(
-                    scenario: "B", id: id, publishers: publishersB.count, sampleEvery: 1,
-                    extra: "\(bench.rooms) rooms, \(bench.bPublishers) publishers, \(bench.rate)/s"
-                ) {
-                    try await publishAtFixedRate(
-                        publishers: publishersB, crowd: crowd, rooms: bench.rooms, roomSizes: roomSizes, phase: id,
-                        rate: bench.rate, duration: .seconds(seconds), payloadSize: bench.payload)
-                }
-                print("  B \(measured ? "measured" : "warm-up "): \(result.summary)")
-                if measured { results.append(result) }
-                if !result.nodeDeaths.isEmpty { break }
-            }
+        return try await measure.phase(
+            scenario: "B", id: id, publishers: publishersB.count, sampleEvery: 1,
+            extra: "\(bench.rooms) rooms, \(bench.bPublishers) publishers, \(bench.rate)/s"
+        ) {
+            try await publishAtFixedRate(
+                publishers: publishersB, crowd: crowd, rooms: bench.rooms, roomSizes: roomSizes, phase: id, rate: bench.rate,
+                duration: duration, payloadSize: bench.payload)
         }
+    }
+
+    /// Closes every connection and stops the nodes; returns what went wrong on the way.
+    func stop() async -> [String] {
+        var problems: [String] = []
         let closedPublishers = (publishersA + publishersB).filter { $0.closed.load(ordering: .relaxed) }.count
-        if closedPublishers > 0, let last = results.indices.last {
-            results[last].problems.append("\(closedPublishers) publisher connections closed")
-        }
+        if closedPublishers > 0 { problems.append("\(closedPublishers) publisher connections closed") }
         await crowd.leave()
         for publisher in publishersA + publishersB { await publisher.client.disconnect() }
         for node in nodes {
             let ended = await node.process.terminate(timeout: .seconds(15))
-            if !node.process.exitedCleanly, let last = results.indices.last {
-                results[last].problems.append("node \(node.name) \(ended) at the end")
-            }
+            if !node.process.exitedCleanly { problems.append("node \(node.name) \(ended) at the end") }
         }
-        return results
+        return problems
+    }
+
+    /// Ends the nodes at once (after a failure).
+    func kill() {
+        for node in nodes where node.process.exitDescription() == nil { Glibc.kill(node.process.pid, SIGKILL) }
     }
 }
 
@@ -308,7 +349,7 @@ struct Measurement {
         let nodeCPUBefore = nodes.map { ProcessCPU.seconds(pid: $0.process.pid) ?? 0 }
         let redisCPUBefore = ProcessCPU.seconds(pid: redis.pid) ?? 0
         let driverCPUBefore = ProcessCPU.seconds(pid: getpid()) ?? 0
-        let machineBefore = ProcessCPU.machineBusySeconds()
+        let machineBefore = ProcessCPU.machineSeconds()
         let started = ContinuousClock.now
 
         let outcome = try await publish()
@@ -318,7 +359,8 @@ struct Measurement {
         let nodeCPU = zip(nodes, nodeCPUBefore).map { (ProcessCPU.seconds(pid: $0.process.pid) ?? $1) - $1 }.reduce(0, +)
         let redisCPU = (ProcessCPU.seconds(pid: redis.pid) ?? redisCPUBefore) - redisCPUBefore
         let driverCPU = (ProcessCPU.seconds(pid: getpid()) ?? driverCPUBefore) - driverCPUBefore
-        let machine = ProcessCPU.machineBusySeconds() - machineBefore
+        let machineAfter = ProcessCPU.machineSeconds()
+        let machine = machineAfter.processes - machineBefore.processes
         let stats = try await CommandStats.read(redisConnection).since(statsBefore)
 
         var result = PhaseResult(configuration: configuration, scenario: scenario, parameters: extra)
@@ -331,6 +373,8 @@ struct Measurement {
         result.redisCPU = redisCPU
         result.driverCPU = driverCPU
         result.otherCPU = max(0, machine - nodeCPU - redisCPU - driverCPU)
+        result.otherPeak = result.otherCPU / max(elapsed.seconds, 1e-9)
+        result.interruptCPU = machineAfter.interrupts - machineBefore.interrupts
         result.commands = stats
         var hashes: [UInt64: Int] = [:]
         for member in crowd.members {
@@ -344,6 +388,7 @@ struct Measurement {
         }
         result.sameNode.sort()
         result.otherNode.sort()
+        result.roundP99 = PhaseResult.percentile(result.all, 0.99).map { [$0] } ?? []
         if scenario == "A" { result.orderDisagreeing = crowd.members.count - (hashes.values.max() ?? 0) }
         if outcome.stalled { result.problems.append("publishers stalled: no delivery for 5 s with the window full") }
         if !drained {

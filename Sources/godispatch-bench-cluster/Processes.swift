@@ -23,14 +23,16 @@ enum ProcessCPU {
         return (user + system) / ticks
     }
 
-    /// Seconds of CPU the whole machine has been busy (user, nice, system, irq, softirq, steal; all cores).
-    static func machineBusySeconds() -> Double {
+    /// Seconds of CPU the whole machine has spent (all cores): in processes (user, nice, system, steal) and in
+    /// interrupts (irq, softirq: loopback TCP is mostly softirq, charged to no process).
+    static func machineSeconds() -> (processes: Double, interrupts: Double) {
         guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
             let line = text.split(separator: "\n").first
-        else { return 0 }
+        else { return (0, 0) }
+        // cpu user nice system idle iowait irq softirq steal
         let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard fields.count >= 8 else { return 0 }
-        return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / ticks
+        guard fields.count >= 8 else { return (0, 0) }
+        return ((fields[0] + fields[1] + fields[2] + fields[7]) / ticks, (fields[5] + fields[6]) / ticks)
     }
 
     /// The 1, 5 and 15 minute load averages.
@@ -174,13 +176,13 @@ enum BrokerKind: String, Sendable {
 /// The YAML every node serves: `join` (joins `{{target}}`, answers `joined`) and `publish` (`_notify_room`
 /// to `{{target}}`, event `message`, publishers need not be members), as `Benchmarks/fanout.yaml`.
 enum NodeConfig {
-    static func yaml(port: Int, broker: BrokerKind, redisPort: Int, nodeName: String) -> String {
+    static func yaml(port: Int, broker: BrokerKind, redisPort: Int, prefix: String, nodeName: String) -> String {
         let brokerLine: String
         switch broker {
         case .memory: brokerLine = "broker: {type: memory}"
         case .redis:
             brokerLine =
-                #"broker: {type: redis, url: "redis://127.0.0.1:\#(redisPort)/0", prefix: "bench", node_name: "\#(nodeName)", heartbeat: 1s}"#
+                #"broker: {type: redis, url: "redis://127.0.0.1:\#(redisPort)/0", prefix: "\#(prefix)", node_name: "\#(nodeName)", heartbeat: 1s}"#
         }
         return """
             # Written by godispatch-bench-cluster for one node of one configuration.

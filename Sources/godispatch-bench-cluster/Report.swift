@@ -14,8 +14,10 @@ struct PhaseResult {
     var nodeCPU = 0.0
     var redisCPU = 0.0
     var driverCPU = 0.0
-    /// Busy CPU of everything else on the machine, softirq included (loopback TCP is charged to no process).
+    /// CPU of every other process on the machine.
     var otherCPU = 0.0
+    /// CPU in interrupts (mostly softirq: loopback TCP, the traffic of this benchmark, charged to no process).
+    var interruptCPU = 0.0
     var commands = CommandStats()
     /// Sorted latencies (ns): publisher on the member's node / on another node.
     var sameNode: [Int] = []
@@ -28,8 +30,37 @@ struct PhaseResult {
     var problems: [String] = []
     /// What was seen but leaves the figures sound (e.g. members of one room seeing two publishers' frames interleaved differently).
     var notes: [String] = []
+    /// The highest share of a core other work used in one round.
+    var otherPeak = 0.0
+    /// The p99 (ms) of each round added into this row.
+    var roundP99: [Double] = []
 
     var lost: Int { max(0, expected - delivered) }
+
+    /// Adds another round of the same configuration and scenario.
+    mutating func add(_ other: PhaseResult) {
+        publishes += other.publishes
+        expected += other.expected
+        delivered += other.delivered
+        elapsed += other.elapsed
+        publishElapsed += other.publishElapsed
+        nodeCPU += other.nodeCPU
+        redisCPU += other.redisCPU
+        driverCPU += other.driverCPU
+        otherCPU += other.otherCPU
+        interruptCPU += other.interruptCPU
+        for (name, calls) in other.commands.calls { commands.calls[name, default: 0] += calls }
+        sameNode = (sameNode + other.sameNode).sorted()
+        otherNode = (otherNode + other.otherNode).sorted()
+        outOfOrder += other.outOfOrder
+        stray += other.stray
+        orderDisagreeing = max(orderDisagreeing, other.orderDisagreeing)
+        nodeDeaths += other.nodeDeaths
+        for problem in other.problems where !problems.contains(problem) { problems.append(problem) }
+        for note in other.notes where !notes.contains(note) { notes.append(note) }
+        roundP99 += other.roundP99
+        otherPeak = max(otherPeak, other.otherPeak)
+    }
     var publishesPerSecond: Double { Double(publishes) / max(publishElapsed, 1e-9) }
     var deliveriesPerSecond: Double { Double(delivered) / max(elapsed, 1e-9) }
     /// Server CPU (nodes + redis-server) microseconds per delivery.
@@ -38,6 +69,8 @@ struct PhaseResult {
     var publishCommandsPerPublish: Double { publishes > 0 ? Double(commands.publish) / Double(publishes) : .nan }
     var commandsPerPublish: Double { publishes > 0 ? Double(commands.total) / Double(publishes) : .nan }
     var all: [Int] { (sameNode + otherNode).sorted() }
+    /// The driver's CPU in the window, in percent of one core.
+    var driverPercent: Double { driverCPU / max(elapsed, 1e-9) * 100 }
 
     /// The `p` quantile of sorted nanoseconds, in milliseconds.
     static func percentile(_ sorted: [Int], _ p: Double) -> Double? {
@@ -61,6 +94,7 @@ struct Report {
     let pinned: Bool
     let failure: String?
     let load: String
+    let background: Background?
 
     static func ms(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "–" }
     static func number(_ value: Double, _ format: String = "%.0f") -> String {
@@ -96,15 +130,15 @@ struct Report {
                     + "\(bench.payload) B payloads, \(bench.seconds) s:")
             lines.append("")
             lines.append(
-                "| configuration | publishes/s | deliveries/s | server CPU µs/delivery (nodes + Redis) | of it Redis | Redis PUBLISH/publish | Redis calls/publish | p50 ms | p99 ms | lost |")
-            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                "| configuration | publishes/s | deliveries/s | server CPU µs/delivery (nodes + Redis) | of it Redis | Redis PUBLISH/publish | Redis calls/publish | p50 ms | p99 ms | lost | driver CPU |")
+            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
             for row in a {
                 lines.append(
                     "| \(row.configuration.label) | \(Self.number(row.publishesPerSecond)) | \(Self.number(row.deliveriesPerSecond)) | "
                         + "\(Self.number(row.cpuPerDelivery, "%.2f")) | "
                         + (row.configuration.broker == .redis ? Self.number(row.redisCPUPerDelivery, "%.2f") : "–") + " | "
                         + "\(redisCells(row)) | \(Self.ms(PhaseResult.percentile(row.all, 0.5))) | "
-                        + "\(Self.ms(PhaseResult.percentile(row.all, 0.99))) | \(lostCell(row)) |")
+                        + "\(Self.ms(PhaseResult.percentile(row.all, 0.99))) | \(lostCell(row)) | \(Self.number(row.driverPercent)) % |")
             }
             lines.append("")
         }
@@ -115,15 +149,16 @@ struct Report {
                     + "\(bench.payload) B payloads, \(bench.seconds) s; latency from the intended send time to receipt, every delivery:")
             lines.append("")
             lines.append(
-                "| configuration | publishes/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 publisher's node | p99 other node | server CPU µs/delivery (nodes + Redis) | Redis PUBLISH/publish | Redis calls/publish | lost |")
-            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                "| configuration | publishes/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 publisher's node | p99 other node | server CPU µs/delivery (nodes + Redis) | Redis PUBLISH/publish | Redis calls/publish | lost | driver CPU |")
+            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
             for row in b {
                 let otherNode = row.configuration.nodes > 1 ? Self.ms(PhaseResult.percentile(row.otherNode, 0.99)) : "–"
                 lines.append(
                     "| \(row.configuration.label) | \(Self.number(row.publishesPerSecond)) | \(Self.number(row.deliveriesPerSecond)) | "
                         + "\(Self.ms(PhaseResult.percentile(row.all, 0.5))) | \(Self.ms(PhaseResult.percentile(row.all, 0.99))) | "
                         + "\(Self.ms(PhaseResult.percentile(row.all, 0.999))) | \(Self.ms(PhaseResult.percentile(row.sameNode, 0.99))) | "
-                        + "\(otherNode) | \(Self.number(row.cpuPerDelivery, "%.2f")) | \(redisCells(row)) | \(lostCell(row)) |")
+                        + "\(otherNode) | \(Self.number(row.cpuPerDelivery, "%.2f")) | \(redisCells(row)) | \(lostCell(row)) | "
+                        + "\(Self.number(row.driverPercent)) % |")
             }
             lines.append("")
             if let single = b.first(where: { $0.configuration.nodes == 1 && $0.configuration.broker == .memory }),
@@ -136,14 +171,24 @@ struct Report {
                             + (cluster.nodeDeaths.isEmpty ? "" : " (\(cluster.nodeDeaths.joined(separator: "; ")))") + ".")
                 } else if let other = p99Milliseconds(cluster.otherNode), let same = p99Milliseconds(cluster.sameNode) {
                     let hop = other - base
+                    let verdict: String
+                    if hop < 0 {
+                        verdict = "no hop shows above this run's noise (the two-node p99 came out lower)"
+                    } else {
+                        verdict = hop < 1 ? "within the aim of under 1 ms" : "**over** the aim of under 1 ms"
+                    }
                     lines.append(
                         String(
                             format:
-                                "The hop adds %.2f ms at p99 at %@ publishes/s (p99 on the other node %.2f ms against %.2f ms on one node "
-                                + "with the memory broker; on the publisher's node %.2f ms, %+.2f ms): %@ the aim of under 1 ms.",
-                            hop, Self.number(Double(bench.rate)), other, base, same, same - base, hop < 1 ? "within" : "**over**"))
+                                "**The Redis hop adds %.2f ms at p99 at %@ publishes/s**: p99 on the other node %.2f ms against %.2f ms "
+                                + "on one node with the memory broker (on the publisher's node %.2f ms, %+.2f ms): %@.",
+                            hop, Self.number(Double(bench.rate)), other, base, same, same - base, verdict))
                 }
             }
+            lines.append(
+                "p99 of each round, ms (the configurations took turns, round by round): "
+                    + b.map { "\($0.configuration.label) " + $0.roundP99.map { String(format: "%.2f", $0) }.joined(separator: " / ") }
+                    .joined(separator: "; ") + ".")
         }
         if let redisRows = Optional(rows.filter { $0.configuration.broker == .redis }), !redisRows.isEmpty {
             let perPublish = redisRows.map(\.publishCommandsPerPublish)
@@ -155,14 +200,37 @@ struct Report {
                     + redisRows.map { "\($0.configuration.label) \($0.scenario): \($0.commands.others.isEmpty ? "none" : $0.commands.others)" }
                     .joined(separator: "; ") + ".")
         }
+        if let background, background.redisNodes > 0 {
+            lines.append(
+                String(
+                    format: "Redis calls/publish includes what the %d Redis nodes of this run (every configuration stays up "
+                        + "while another is measured) ask of Redis by themselves: %.1f calls/s with nothing published (%@), "
+                        + "%.3f calls per publish at %@ publishes/s.",
+                    background.redisNodes, background.callsPerSecond, background.commands.isEmpty ? "none" : background.commands,
+                    background.callsPerSecond / Double(bench.rate), Self.number(Double(bench.rate))))
+        }
+        if a.contains(where: { $0.driverPercent >= 90 }) {
+            lines.append(
+                "In A the driver (one process: every member and publisher) was at about a full core: there deliveries/s is "
+                    + "the driver's limit as much as the server's; compare configurations by server CPU per delivery.")
+        }
         lines.append("")
-        let other = rows.isEmpty ? 0 : rows.map { $0.otherCPU / max($0.elapsed, 1e-9) }.max() ?? 0
+        let other = rows.map(\.otherPeak).max() ?? 0
+        let interrupts = rows.isEmpty ? 0 : rows.map { $0.interruptCPU / max($0.elapsed, 1e-9) }.reduce(0, +) / Double(rows.count)
+        let otherMean = rows.isEmpty ? 0 : rows.map { $0.otherCPU / max($0.elapsed, 1e-9) }.reduce(0, +) / Double(rows.count)
         let driver = rows.map { $0.driverCPU / max($0.elapsed, 1e-9) }.max() ?? 0
+        if other > 0.25 {
+            lines.append(
+                String(
+                    format: "**The machine was busy**: other processes used up to %.0f%% of a core during a measured round; latency "
+                        + "figures above are noisy (compare the rounds) — rerun on a quiet machine before quoting them.", other * 100))
+        }
         lines.append(
             "Measured \(ISO8601DateFormatter().string(from: Date())) on \(ProcessInfo.processInfo.activeProcessorCount) cores "
                 + "(\(pinned ? "nodes and redis-server pinned to CPU 1, the driver to CPU 0" : "not pinned")), load average \(load); "
                 + String(format: "the driver (members and publishers, one process) used up to %.0f%% of a core, ", driver * 100)
-                + String(format: "everything else on the machine (softirq included) up to %.0f%% of a core. ", other * 100)
+                + String(format: "other processes on the machine %.0f%% of a core on average, up to %.0f%% in a round; ", otherMean * 100, other * 100)
+                + String(format: "softirq (loopback TCP, charged to no process and not in the CPU figures) %.0f%% of a core. ", interrupts * 100)
                 + "Server CPU is user + system time of the node processes and redis-server from /proc over the measured window "
                 + "(from the first publish until the last delivery arrived), divided by the deliveries in it.")
         let troubled = rows.filter { !$0.problems.isEmpty }
@@ -188,3 +256,10 @@ struct Report {
 
 /// The p99 of sorted nanoseconds in ms, nil without samples.
 func p99Milliseconds(_ sorted: [Int]) -> Double? { PhaseResult.percentile(sorted, 0.99) }
+
+/// Redis's traffic with every node up and nothing published (heartbeats and the like).
+struct Background {
+    let callsPerSecond: Double
+    let commands: String
+    let redisNodes: Int
+}
