@@ -106,7 +106,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         do {
             try await Self.connect(redisConnection, redis: redis)
             if pinned { Pinning.pin(pid: redis.pid, cpu: 1) }
-            print(
+            say(
                 "godispatch-bench-cluster: \(executable); redis-server \(redis.port) (pid \(redis.pid)); work \(work); "
                     + "load \(ProcessCPU.loadAverage()); \(pinned ? "nodes + redis-server on CPU 1, driver on CPU 0" : "not pinned")")
             let minter = await TokenMinter(secret: TokenMinter.randomSecret(), lifetime: 7200)
@@ -142,12 +142,12 @@ struct BenchClusterCommand: AsyncParsableCommand {
                         if round == 0, warmup > 0 {
                             phaseID += 1
                             let result = try await deployment.segment(scenario: scenario, id: phaseID, duration: .seconds(warmup))
-                            print("  \(deployment.configuration.name) \(scenario) warm-up : \(result.summary)")
+                            say("  \(deployment.configuration.name) \(scenario) warm-up : \(result.summary)")
                         }
                         phaseID += 1
                         let result = try await deployment.segment(
                             scenario: scenario, id: phaseID, duration: .milliseconds(seconds * 1000 / rounds))
-                        print("  \(deployment.configuration.name) \(scenario) round \(round + 1): \(result.summary)")
+                        say("  \(deployment.configuration.name) \(scenario) round \(round + 1): \(result.summary)")
                         if merged[index] == nil { merged[index] = result } else { merged[index]!.add(result) }
                         if redis.hasExited { throw BenchError("redis-server ended; its log: \(work)/redis.log") }
                     }
@@ -155,9 +155,10 @@ struct BenchClusterCommand: AsyncParsableCommand {
                 rows += merged.compactMap { $0 }
             }
             for deployment in deployments {
-                let problems = await deployment.stop()
-                if !problems.isEmpty, let last = rows.lastIndex(where: { $0.configuration.name == deployment.configuration.name }) {
+                let (problems, notes) = await deployment.stop()
+                if let last = rows.lastIndex(where: { $0.configuration.name == deployment.configuration.name }) {
                     rows[last].problems += problems
+                    rows[last].notes += notes
                 }
             }
             deployments = []
@@ -170,10 +171,10 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let report = Report(
             rows: rows, bench: self, pinned: pinned, failure: failure, load: ProcessCPU.loadAverage(), background: background)
         let text = report.markdown()
-        print("")
-        print(text)
+        say("")
+        say(text)
         try? text.write(toFile: work + "/table.md", atomically: true, encoding: .utf8)
-        print("(also in \(work)/table.md; node logs and configs beside it)")
+        say("(also in \(work)/table.md; node logs and configs beside it)")
         if failure != nil || rows.contains(where: { !$0.problems.isEmpty }) { throw ExitCode(1) }
     }
 
@@ -245,6 +246,7 @@ struct Deployment {
                 try NodeConfig.yaml(
                     port: port, broker: configuration.broker, redisPort: redis.port, prefix: "bench-\(configuration.name)", nodeName: name
                 ).write(toFile: config, atomically: true, encoding: .utf8)
+                closeDescriptorsOnExec()
                 let process = try ServerProcess.launch(
                     executable: executable, config: config, plugins: plugins, port: port,
                     logPath: "\(work)/\(configuration.name)-\(name).log", environment: ["GODISPATCH_BENCH_SECRET": secret])
@@ -274,7 +276,7 @@ struct Deployment {
             let publishersA = try await connectPublishers(bench.publishers)
             let publishersB = try await connectPublishers(bench.bPublishers)
             let perNode = (0..<nodes.count).map { index in crowd.members.filter { $0.node == index }.count }
-            print(
+            say(
                 "\(configuration.label): \(bench.members) members joined (\(perNode.map(String.init).joined(separator: " + ")) over the "
                     + "nodes), ports \(nodes.map { String($0.port) }.joined(separator: ", "))")
             let measure = Measurement(
@@ -310,18 +312,62 @@ struct Deployment {
         }
     }
 
-    /// Closes every connection and stops the nodes; returns what went wrong on the way.
-    func stop() async -> [String] {
+    /// Closes every connection and stops the nodes; returns what went wrong on the way, and what was seen.
+    func stop() async -> (problems: [String], notes: [String]) {
         var problems: [String] = []
+        var notes: [String] = []
         let closedPublishers = (publishersA + publishersB).filter { $0.closed.load(ordering: .relaxed) }.count
         if closedPublishers > 0 { problems.append("\(closedPublishers) publisher connections closed") }
-        await crowd.leave()
-        for publisher in publishersA + publishersB { await publisher.client.disconnect() }
+        var channels: (connected: Int, left: Int)?
+        var channelsLeftAfter = Duration.zero
+        if configuration.broker == .redis {
+            // A node subscribes to a room's channel only while it has members there: count them before and after.
+            let connected = await subscribedChannels()
+            await crowd.leave()
+            for publisher in publishersA + publishersB { await publisher.client.disconnect() }
+            var left = await subscribedChannels()
+            let leftAt = ContinuousClock.now
+            let deadline = leftAt + .seconds(20)
+            while left.count > configuration.nodes + 1, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(200))
+                left = await subscribedChannels()
+            }
+            channels = (connected.count, left.count)
+            channelsLeftAfter = ContinuousClock.now - leftAt
+            say(
+                "\(configuration.label): \(connected.count) channels subscribed (prefix bench-\(configuration.name)) with members "
+                    + "connected, \(left.count) " + String(format: "%.1f s", (ContinuousClock.now - leftAt).seconds)
+                    + " after every member and publisher left"
+                    + (left.isEmpty ? "" : ": " + left.prefix(5).joined(separator: ", ")))
+        } else {
+            await crowd.leave()
+            for publisher in publishersA + publishersB { await publisher.client.disconnect() }
+        }
+        if let channels {
+            let leftAfter = String(format: "%.1f s", channelsLeftAfter.seconds)
+            if channels.left > configuration.nodes + 1 {
+                problems.append(
+                    "nodes still subscribed to \(channels.left) channels \(leftAfter) after every member and publisher left "
+                        + "(\(channels.connected) while connected)")
+            } else {
+                notes.append(
+                    "\(channels.connected) Redis channels subscribed while connected (\(bench.rooms + 1) rooms, a channel per user, "
+                        + "control), \(channels.left) (control only) \(leftAfter) after every member and publisher left")
+            }
+        }
         for node in nodes {
             let ended = await node.process.terminate(timeout: .seconds(15))
             if !node.process.exitedCleanly { problems.append("node \(node.name) \(ended) at the end") }
         }
-        return problems
+        return (problems, notes)
+    }
+
+    /// The Redis channels this configuration's nodes are subscribed to (`PUBSUB CHANNELS <prefix>*`).
+    func subscribedChannels() async -> [String] {
+        guard let reply = try? await measure.redisConnection.execute(RedisCommand(["PUBSUB", "CHANNELS", "bench-\(configuration.name)*"] as [String])),
+            let elements = reply.array
+        else { return [] }
+        return elements.compactMap { $0.string }.sorted()
     }
 
     /// Ends the nodes at once (after a failure).

@@ -139,7 +139,7 @@ final class Crowd: Sendable {
                 }
                 guard let fields = Payload.parse(text) else {
                     if text.hasPrefix(#"{"event":"error""#) {
-                        if errors.add(1, ordering: .relaxed).newValue <= 3 { print("member \(member.index): \(text)") }
+                        if errors.add(1, ordering: .relaxed).newValue <= 3 { say("member \(member.index): \(text)") }
                     }
                     continue
                 }

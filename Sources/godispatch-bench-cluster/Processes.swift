@@ -48,6 +48,7 @@ enum Pinning {
 
     @discardableResult
     static func pin(pid: Int32, cpu: Int) -> Bool {
+        closeDescriptorsOnExec()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
         process.arguments = ["-a", "-cp", String(cpu), String(pid)]
@@ -77,6 +78,7 @@ final class RedisServerProcess: Sendable {
             throw BenchError("\(executable) is not an executable: install Debian's redis-server (apt-get install redis-server) or pass --redis-server")
         }
         let port = try ServerProcess.freePort()
+        closeDescriptorsOnExec()
         let arguments = [
             executable, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "yes",
@@ -218,4 +220,22 @@ enum NodeConfig {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Prints a line and flushes it at once, so progress shows as it happens in a pipe or a file too.
+func say(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+
+/// Marks every open descriptor of this process above stderr close-on-exec, so a child started now (a node,
+/// redis-server, taskset) does not inherit the members' sockets: a member the driver closes must reach the
+/// node as a closed connection, not stay open in another process.
+func closeDescriptorsOnExec() {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+    for entry in entries {
+        guard let fd = Int32(entry), fd > 2 else { continue }
+        let flags = fcntl(fd, F_GETFD)
+        if flags >= 0, flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+    }
 }

@@ -24,7 +24,7 @@ final class PublisherConnection: Sendable {
             for await event in client.events {
                 switch event {
                 case .text(let text) where text.hasPrefix(#"{"event":"error""#):
-                    if errors.add(1, ordering: .relaxed).newValue <= 3 { print("publisher \(index): \(text)") }
+                    if errors.add(1, ordering: .relaxed).newValue <= 3 { say("publisher \(index): \(text)") }
                 case .close, .disconnected:
                     closed.store(true, ordering: .relaxed)
                 default: continue
