@@ -78,7 +78,10 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = GoDispatchMetrics(apiMethods: Set(APIServer.methodNames))
         do {
             engine = try Engine(
-                settings: settings, pluginsDirectory: pluginOptions.plugins, fanOut: WebSocketServer.makeFanOut(),
+                settings: settings, pluginsDirectory: pluginOptions.plugins,
+                // In a cluster the state core's presence is the cluster's (mirrored per room from Redis).
+                state: InMemoryStateManager(presence: cluster?.presenceStore ?? InMemoryPresenceStore()),
+                fanOut: WebSocketServer.makeFanOut(),
                 httpCallout: AsyncHTTPCallout(group: MultiThreadedEventLoopGroup.singleton, logger: logger),
                 metrics: metrics.engine, broker: cluster ?? MemoryBroker(), logger: logger)
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GoDispatchCore
+import GoDispatchRedis
 import Logging
 
 /// `godispatch validate`: a linter for configurations. Exit 0 clean, 1 warnings, 2 errors.
@@ -44,6 +45,15 @@ struct ValidateCommand: AsyncParsableCommand {
                 findings += error.errors.map { LintFinding(.error, $0.location, $0.message) }
             }
             findings += ConfigLinter.warnings(settings)
+            // `broker.url` is read by the server (its Redis client): check it the same way here.
+            if settings.broker.kind == .redis {
+                do {
+                    _ = try RedisURL(settings.broker.url)
+                } catch {
+                    let location = settings.broker.urlLocation ?? SourceLocation(file: config, line: 1, column: 1)
+                    findings.append(LintFinding(.error, location, "`broker.url`: \(error)"))
+                }
+            }
         } catch {
             findings += error.errors.map { LintFinding(.error, $0.location, $0.message) }
         }

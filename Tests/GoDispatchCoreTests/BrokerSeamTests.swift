@@ -17,6 +17,9 @@ final class ScriptedBroker: Broker, @unchecked Sendable {
 
     var isClustered: Bool { true }
     var clusterNodes: [JSONValue]? { [.object([("name", .string("scripted"))])] }
+    var history: (any BrokerHistory)? { nil }
+    var idempotency: (any BrokerIdempotency)? { nil }
+    var sharedPresence: (any BrokerPresence)? { nil }
 
     func publish(_ frame: OutboundFrame, toRoom room: String, excluding: Connection?, here: LocalNode, wait: BrokerWait?) -> RoomDelivery {
         let delivery = here.publish(frame, toRoom: room, excluding: excluding?.id)

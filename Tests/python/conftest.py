@@ -208,10 +208,10 @@ def start_shipped():
 
         def launch(**settings):
             key = secrets.token_hex(16)
-            env = clean_environment(GODISPATCH_API_KEY=key, GODISPATCH_JWT_SECRET=secrets.token_hex(24), **settings)
+            env = clean_environment(**{"GODISPATCH_API_KEY": key, "GODISPATCH_JWT_SECRET": secrets.token_hex(24), **settings})
             process, port, api_port, lines = start(SHIPPED_CONFIG, plugins, env=env, api=True)
             started.append(process)
-            return Server(process, port, str(SHIPPED_CONFIG), env=env, api_port=api_port, api_key=key, log=lines)
+            return Server(process, port, str(SHIPPED_CONFIG), env=env, api_port=api_port, api_key=env["GODISPATCH_API_KEY"], log=lines)
 
         try:
             yield launch

@@ -422,6 +422,19 @@ export class GoDispatchClient {
       case '_presence':
         this._presenceDiff(room, st, payload);
         return true;
+      case '_recover': {
+        // The server (a cluster node back from a broker outage) missed frames it cannot give back: live
+        // frames go on from this position; refetch what came before.
+        const since = st.epoch === undefined ? null : { offset: st.offset, epoch: st.epoch };
+        if (typeof payload.offset === 'number' && typeof payload.epoch === 'string') {
+          st.offset = payload.offset;
+          st.epoch = payload.epoch;
+        }
+        this._emit('recovery_failed', {
+          room, recovered: false, offset: payload.offset, epoch: payload.epoch, publications: 0, since,
+        });
+        return true;
+      }
     }
     if (typeof frame.offset !== 'number' || typeof frame.epoch !== 'string') return true;
     if (frame.epoch === st.epoch && frame.offset <= st.offset) return false;

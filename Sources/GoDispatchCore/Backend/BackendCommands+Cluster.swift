@@ -116,3 +116,111 @@ extension BackendCommands {
         }
     }
 }
+
+/// History as the API reads it: from the cluster's shared streams when there are some, else this node's.
+extension BackendCommands {
+    /// See ``history(room:limit:since:reverse:)``; in a cluster the page is read from the shared history.
+    public func history(
+        room: String, limit: Int?, since: StreamPosition?, reverse: Bool,
+        completion: @escaping @Sendable (Result<HistoryPage, BackendRefusal>) -> Void
+    ) {
+        guard let shared = services.broker.history else {
+            return completion(Result { () throws(BackendRefusal) in try history(room: room, limit: limit, since: since, reverse: reverse) })
+        }
+        let limits = services.limits
+        guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
+            return completion(.failure(.badRequest("`room` must be 1 to \(limits.maxRoomNameBytes) bytes, found \(room.utf8.count)")))
+        }
+        guard let rule = services.here.historyRule(ofRoom: room) else {
+            return completion(.failure(.notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")))
+        }
+        shared.read(room: room, rule: rule, since: since?.offset, limit: limit, reverse: reverse) { read in
+            switch read {
+            case .success(let read):
+                if let since, since.epoch != read.position.epoch || since.offset > read.position.offset {
+                    return completion(
+                        .failure(
+                            .unrecoverablePosition(
+                                "`since` {offset: \(since.offset), epoch: \(since.epoch)} is not a position of this stream "
+                                    + "(now offset \(read.position.offset), epoch \(read.position.epoch))")))
+                }
+                completion(.success(HistoryPage(position: read.position, publications: read.publications)))
+            case .failure(let error):
+                completion(.failure(.brokerUnavailable(error.description)))
+            }
+        }
+    }
+
+    /// See ``removeHistory(room:)``; in a cluster the shared history is emptied.
+    public func removeHistory(room: String, completion: @escaping @Sendable (Result<Void, BackendRefusal>) -> Void) {
+        guard let shared = services.broker.history else {
+            return completion(Result { () throws(BackendRefusal) in try removeHistory(room: room) })
+        }
+        guard services.here.historyRule(ofRoom: room) != nil else {
+            return completion(.failure(.notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")))
+        }
+        shared.remove(room: room) { result in completion(result.mapError { .brokerUnavailable($0.description) }) }
+    }
+}
+
+/// Presence as the API reads it: the whole cluster's when nodes share it, else this node's.
+extension BackendCommands {
+    /// See ``presence(room:)``; in a cluster read from every node's entries.
+    public func presence(
+        room: String, completion: @escaping @Sendable (Result<[(connection: String, user: String, info: [UInt8]?)], BackendRefusal>) -> Void
+    ) {
+        guard let shared = services.broker.sharedPresence else {
+            return completion(Result { () throws(BackendRefusal) in try presence(room: room) })
+        }
+        do throws(BackendRefusal) {
+            // The same refusals as on one node (a name too long, a room that is not `presence: full`).
+            _ = try presenceMode(room: room, needsFull: true)
+        } catch {
+            return completion(.failure(error))
+        }
+        shared.read(room: room, mode: .full) { result in
+            completion(
+                result.map { presence in
+                    presence.users.sorted { $0.key < $1.key }.flatMap { user, member in
+                        member.connections.map { (connection: $0.id, user: user, info: $0.info) }
+                    }
+                }.mapError { .brokerUnavailable($0.description) })
+        }
+    }
+
+    /// See ``presenceStats(room:)``; in a cluster counted over every node.
+    public func presenceStats(room: String, completion: @escaping @Sendable (Result<(connections: Int, users: Int), BackendRefusal>) -> Void) {
+        guard let shared = services.broker.sharedPresence else {
+            return completion(Result { () throws(BackendRefusal) in try presenceStats(room: room) })
+        }
+        let mode: PresenceMode
+        do throws(BackendRefusal) {
+            mode = try presenceMode(room: room, needsFull: false)
+        } catch {
+            return completion(.failure(error))
+        }
+        shared.read(room: room, mode: mode) { result in
+            completion(result.map { ($0.connectionCount, $0.users.count) }.mapError { .brokerUnavailable($0.description) })
+        }
+    }
+
+    /// The presence the room keeps, refused as on one node when it keeps none (or not `full`, if needed).
+    private func presenceMode(room: String, needsFull: Bool) throws(BackendRefusal) -> PresenceMode {
+        let limit = services.limits.maxRoomNameBytes
+        guard !room.isEmpty, room.utf8.count <= limit else {
+            throw .badRequest("`room` must be 1 to \(limit) bytes, found \(room.utf8.count)")
+        }
+        let mode = services.presenceMode(ofRoom: room)
+        switch mode {
+        case .full: return mode
+        case .stats where !needsFull: return mode
+        case .stats:
+            throw .notAvailable("room `\(room)` keeps `presence: stats` (counts only): ask `presence_stats`, or give its `rooms:` rule `presence: full`")
+        case .off:
+            throw .notAvailable(
+                needsFull
+                    ? "room `\(room)` keeps no presence: give its `rooms:` rule `presence: full`"
+                    : "room `\(room)` keeps no presence: give its `rooms:` rule `presence: stats` or `full`")
+        }
+    }
+}

@@ -10,6 +10,7 @@ public final class BrokerWait: Sendable {
         var outstanding = 0
         var failure: BrokerError?
         var onSettled: (@Sendable (BrokerError?) -> Void)?
+        var position: StreamPosition?
     }
 
     private let state = Locked(State())
@@ -37,6 +38,12 @@ public final class BrokerWait: Sendable {
         state.withLock { state in
             if state.failure == nil { state.failure = failure }
         }
+    }
+
+    /// Where a publish landed in its room's shared stream (set before its operation ends).
+    public var position: StreamPosition? {
+        get { state.withLock { $0.position } }
+        set { state.withLock { $0.position = newValue } }
     }
 
     /// Whether an operation is still under way.

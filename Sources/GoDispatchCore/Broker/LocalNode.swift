@@ -8,15 +8,31 @@ public struct LocalNode: Sendable {
     public init(services: EngineServices) { self.services = services }
 
     /// Delivers `frame` to the room's members here (but the connection `excluded`). In a room with history
-    /// the frame is numbered (`offset`, `epoch`) and kept, under the room's stream lock.
+    /// the frame is numbered (`offset`, `epoch`) and kept, under the room's stream lock — unless the
+    /// cluster shares the history (it is then numbered there: see ``deliver(numbered:offset:toRoom:excluding:)``;
+    /// what comes here is delivered as it is).
     public func publish(_ frame: OutboundFrame, toRoom room: String, excluding excluded: String?) -> RoomDelivery {
-        while let stream = services.streams.stream(for: room) {
+        while services.broker.history == nil, let stream = services.streams.stream(for: room) {
             let published = stream.publish(frame, now: services.clock()) { numbered in
                 deliver(numbered, toRoom: room, excluding: excluded)
             }
             if let published { return RoomDelivery(recipients: published.delivered, position: published.position) }
         }
         return RoomDelivery(recipients: deliver(frame, toRoom: room, excluding: excluded), position: nil)
+    }
+
+    /// Delivers a frame the shared history numbered (at `offset`) to the room's members here (but
+    /// `excluded`), holding it back for members still recovering the room.
+    public func deliver(numbered frame: OutboundFrame, offset: UInt64, toRoom room: String, excluding excluded: String?) -> Int {
+        var members = services.state.members(ofRoom: room)
+        if let excluded { members.removeAll { $0.id == excluded } }
+        return services.recovering.deliver(frame, offset: offset, room: room, to: members, fanOut: services.fanOut)
+    }
+
+    /// The rule of `room` when it keeps history (found through the streams' per-thread cache: no glob
+    /// match per publish).
+    public func historyRule(ofRoom room: String) -> RoomRule? {
+        services.streams.stream(for: room)?.rule
     }
 
     private func deliver(_ frame: OutboundFrame, toRoom room: String, excluding excluded: String?) -> Int {

@@ -55,6 +55,9 @@ public final class RoomStream: Sendable {
         }
     }
 
+    /// The rule the room follows now.
+    var rule: RoomRule { state.withLock { $0.rule } }
+
     /// Runs `body` under the stream's lock with the history trimmed to `now`; nil (not run) once retired.
     func withHistory<R, Failure: Error>(now: ContinuousClock.Instant, _ body: (History) throws(Failure) -> R) throws(Failure) -> R? {
         try state.withLock { (state: inout State) throws(Failure) -> R? in
@@ -169,5 +172,22 @@ extension RoomStream.State {
             frames.removeFirst(head)
             head = 0
         }
+    }
+}
+
+extension RoomRule {
+    /// The frames after `since` a stream at `position` can give back, from `after` (the frames it holds
+    /// after `since`, oldest first): recovery on, same epoch, not ahead of the stream, no more than
+    /// `recovery_max` of them, and none trimmed. Otherwise nil (recovery is all or nothing).
+    public func recoverable(since: StreamPosition, position: StreamPosition, after: ArraySlice<StoredPublication>)
+        -> ArraySlice<StoredPublication>?
+    {
+        guard recovery, since.epoch == position.epoch, since.offset <= position.offset else { return nil }
+        let missed = position.offset - since.offset
+        guard missed <= UInt64(max(0, recoveryMax)) else { return nil }
+        if missed == 0 { return [] }
+        let kept = after.filter { $0.offset > since.offset && $0.offset <= position.offset }
+        guard kept.count == Int(missed), kept.first?.offset == since.offset + 1 else { return nil }
+        return ArraySlice(kept)
     }
 }

@@ -7,6 +7,19 @@ public struct StoredPublication: Sendable {
     /// The frame as sent, `offset` and `epoch` included.
     public let frame: OutboundFrame
 
+    /// A frame held elsewhere (the cluster broker's stream) at `offset`.
+    public init(offset: UInt64, frame: OutboundFrame) {
+        self.offset = offset
+        self.publishedAt = .now
+        self.frame = frame
+    }
+
+    init(offset: UInt64, publishedAt: ContinuousClock.Instant, frame: OutboundFrame) {
+        self.offset = offset
+        self.publishedAt = publishedAt
+        self.frame = frame
+    }
+
     /// The frame's `event`, `payload` (JSON text, nil when absent) and `from` (nil when absent), read
     /// from the stored frame (for the backend API; not a hot path).
     public var parts: (event: String, payloadJSON: ArraySlice<UInt8>?, from: String?) {

@@ -33,7 +33,7 @@ public struct StreamPosition: Sendable, Equatable {
     }
 
     /// A new random epoch: 64 bits as 16 hex digits.
-    static func makeEpoch() -> String {
+    public static func makeEpoch() -> String {
         var generator = SystemRandomNumberGenerator()
         let hex = String(generator.next() as UInt64, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex

@@ -22,6 +22,8 @@ public struct EngineServices: Sendable {
     public let streams: RoomStreams
     /// What carries frames and commands to the other nodes (the memory broker: there are none).
     public let broker: any Broker
+    /// Members joining a room whose history the cluster shares, until their `_joined` is sent.
+    public let recovering = RecoveringMembers()
 
     /// Bundles the services.
     public init(

@@ -181,6 +181,9 @@ struct ActionContext {
         guard !origin.isClosed else { throw .notFound }
         if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
         let options = services.joinOptions(for: room, cargo: cargo)
+        if let shared = services.broker.history, let rule = services.here.historyRule(ofRoom: room) {
+            return try joinShared(room, origin: origin, options: options, rule: rule, history: shared, since: since, sendsJoined: sendsJoined)
+        }
         while let stream = services.streams.stream(for: room) {
             let outcome = stream.withHistory(now: services.clock()) { history -> RoomJoinResult in
                 let result = services.state.join(origin, room: room, options: options)
@@ -201,6 +204,55 @@ struct ActionContext {
         }
         try Self.check(services.state.join(origin, room: room, options: options))
         if let wait { services.broker.awaitRoom(room, wait: wait) }
+    }
+
+    /// A join of a room whose history the cluster shares: the origin becomes a member here at once, and
+    /// (for `join_since`) gets `_joined` once this node hears the room's frames and the shared history has
+    /// been read; live frames that arrive meanwhile are held back and sent after it, those the read already
+    /// saw dropped (``RecoveringMembers``).
+    private func joinShared(
+        _ room: String, origin: Connection, options: RoomJoinOptions, rule: RoomRule, history: any BrokerHistory,
+        since: StreamPosition?, sendsJoined: Bool
+    ) throws(ActionRefusal) {
+        guard sendsJoined, let wait else {
+            try Self.check(services.state.join(origin, room: room, options: options))
+            if let wait { services.broker.awaitRoom(room, wait: wait) }
+            return
+        }
+        let recovering = services.recovering
+        recovering.begin(connection: origin, room: room)
+        let result = services.state.join(origin, room: room, options: options)
+        guard result == .joined || result == .alreadyMember else {
+            recovering.finish(connection: origin, room: room, joined: nil, top: 0)
+            return try Self.check(result)
+        }
+        let (services, ref) = (self.services, self.ref)
+        let subscribed = BrokerWait()
+        services.broker.awaitRoom(room, wait: subscribed)
+        wait.begin()
+        subscribed.whenSettled { failure in
+            if let failure {
+                recovering.finish(connection: origin, room: room, joined: nil, top: 0)
+                return wait.end(failure)
+            }
+            // A new member reads what it missed (up to one more than recovery allows, to tell "too many").
+            let after = result == .joined ? since : nil
+            let limit = after == nil ? 0 : max(0, rule.recoveryMax) + 1
+            history.read(room: room, rule: rule, since: after?.offset, limit: limit, reverse: false) { read in
+                switch read {
+                case .success(let read):
+                    let recovered = after.flatMap { rule.recoverable(since: $0, position: read.position, after: read.publications[...]) }
+                    let joined = HistoryFrames.joined(
+                        room: room, position: read.position, recovered: recovered, presence: services.presenceStateJSON(room: room),
+                        ref: ref)
+                    recovering.finish(connection: origin, room: room, joined: joined, top: read.position.offset)
+                    wait.end()
+                case .failure(let failure):
+                    recovering.finish(connection: origin, room: room, joined: nil, top: 0)
+                    wait.end(failure)
+                }
+            }
+        }
     }
 
     /// What a join's result means for the action.
@@ -231,6 +283,25 @@ struct ActionContext {
     func sendHistory(room: String, limit: Int?) throws(ActionRefusal) -> Int {
         let origin = try required("send_history")
         guard !room.isEmpty else { throw .invalid("a room name is required") }
+        if let shared = services.broker.history, let rule = services.here.historyRule(ofRoom: room), let wait {
+            // Read from the cluster's shared history: the frame goes out (and the step completes) when the
+            // read answers, so the count is not known here.
+            let ref = self.ref
+            wait.begin()
+            shared.read(room: room, rule: rule, since: nil, limit: limit ?? -1, reverse: true) { read in
+                switch read {
+                case .success(let read):
+                    if !origin.isClosed {
+                        origin.transport.send(
+                            HistoryFrames.history(room: room, position: read.position, publications: read.publications.reversed()[...], ref: ref))
+                    }
+                    wait.end()
+                case .failure(let failure):
+                    wait.end(failure)
+                }
+            }
+            return 0
+        }
         while let stream = services.streams.stream(for: room) {
             let built = stream.withHistory(now: services.clock()) { history in
                 let publications = history.last(limit)

@@ -37,11 +37,11 @@ struct APIMethods: Sendable {
             case "emit": return try emit(body, on: eventLoop)
             case "info": return eventLoop.makeSucceededFuture(info())
             case "rooms", "channels": return eventLoop.makeSucceededFuture(try rooms(body))
-            case "presence": return eventLoop.makeSucceededFuture(try presence(body))
-            case "presence_stats": return eventLoop.makeSucceededFuture(try presenceStats(body))
+            case "presence": return try presence(body, on: eventLoop)
+            case "presence_stats": return try presenceStats(body, on: eventLoop)
             case "batch": return try batch(body, on: eventLoop)
-            case "history": return eventLoop.makeSucceededFuture(try history(body))
-            case "history_remove": return eventLoop.makeSucceededFuture(try removeHistory(body))
+            case "history": return try history(body, on: eventLoop)
+            case "history_remove": return try removeHistory(body, on: eventLoop)
             default:
                 throw APIError(
                     .methodNotFound, "unknown method `\(method)`; methods are: \(Self.names.joined(separator: ", "))")
@@ -75,6 +75,9 @@ struct APIMethods: Sendable {
     private func publish(
         room: String, event: String, payload: ArraySlice<UInt8>?, idempotencyKey: String?, on eventLoop: any EventLoop
     ) -> EventLoopFuture<APIReply> {
+        if let idempotencyKey, let shared = engine.broker.idempotency {
+            return publishOnce(room: room, event: event, payload: payload, key: idempotencyKey, shared: shared, on: eventLoop)
+        }
         let wait = engine.broker.isClustered ? BrokerWait() : nil
         let services = engine.router.services
         let send = { () -> [UInt8] in
@@ -91,9 +94,41 @@ struct APIMethods: Sendable {
         let promise = eventLoop.makePromise(of: APIReply.self)
         let cache = idempotency
         wait.whenSettled { failure in
-            guard let failure else { return promise.succeed(.result(result)) }
+            guard let failure else {
+                // In a cluster a room with history numbers the frame in Redis: its position is known now.
+                guard let position = wait.position else { return promise.succeed(.result(result)) }
+                return promise.succeed(
+                    .result(.object([("offset", .number(String(position.offset))), ("epoch", .string(position.epoch))])))
+            }
             if let idempotencyKey { cache.forget(room: room, idempotencyKey: idempotencyKey) }
             promise.succeed(.error(APIError(.brokerUnavailable(failure.description))))
+        }
+        return promise.futureResult
+    }
+
+    /// A publish with an idempotency key kept by the cluster: claims the key (a retry anywhere gets the
+    /// recorded result), publishes, records the result — or gives the key up when the publish failed.
+    private func publishOnce(
+        room: String, event: String, payload: ArraySlice<UInt8>?, key: String, shared: any BrokerIdempotency, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<APIReply> {
+        let window = idempotency.window
+        let promise = eventLoop.makePromise(of: APIReply.self)
+        shared.claim(room: room, key: key, window: window) { [self] claimed in
+            switch claimed {
+            case .failure(let error):
+                promise.succeed(.error(APIError(.brokerUnavailable(error.description))))
+            case .success(let recorded?):
+                promise.succeed(.result(recorded))
+            case .success(nil):
+                publish(room: room, event: event, payload: payload, idempotencyKey: nil, on: eventLoop).whenSuccess { reply in
+                    if case .result(let bytes) = reply {
+                        shared.record(room: room, key: key, result: bytes, window: window)
+                    } else {
+                        shared.release(room: room, key: key)
+                    }
+                    promise.succeed(reply)
+                }
+            }
         }
         return promise.futureResult
     }
@@ -163,7 +198,7 @@ struct APIMethods: Sendable {
 
     /// `history`: `{"publications":[{"offset","event","data","from"?}],"offset","epoch"}` (Centrifugo's
     /// field names; `data` is the payload). `limit` absent or 0: only the position; -1: all held.
-    private func history(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func history(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         let limit = try body.optionalInt("limit", in: -1...Int(Int32.max))
         let reverse = try body.optionalBool("reverse") ?? false
@@ -174,12 +209,14 @@ struct APIMethods: Sendable {
             }
             since = StreamPosition(offset: UInt64(offset), epoch: epoch)
         }
-        let page: BackendCommands.HistoryPage
-        do {
-            page = try engine.backend.history(room: room, limit: limit, since: since, reverse: reverse)
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.history(room: room, limit: limit, since: since, reverse: reverse, completion: $0) }) {
+            Self.historyReply($0)
         }
+    }
+
+    /// `{"publications":[…],"offset","epoch"}`.
+    private static func historyReply(_ page: BackendCommands.HistoryPage) -> APIReply {
         var writer = JSONWriter()
         writer.writeASCII("{\"publications\":[")
         for (index, publication) in page.publications.enumerated() {
@@ -208,14 +245,10 @@ struct APIMethods: Sendable {
     }
 
     /// `history_remove`: forgets a room's frames (offset and epoch stay); answers `{}`.
-    private func removeHistory(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func removeHistory(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
-        do {
-            try engine.backend.removeHistory(room: room)
-        } catch {
-            throw APIError(error)
-        }
-        return .empty
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.removeHistory(room: room, completion: $0) }) { _ in .empty }
     }
 
     // MARK: Memberships, permissions, connections
@@ -297,31 +330,27 @@ struct APIMethods: Sendable {
 
     /// `{"presence":{"<connection id>":{"client":"<connection id>","user":"<user id>","chan_info":…}}}`
     /// (Centrifugo's shape; `chan_info` is the connection's `presence_info`, absent when it has none).
-    private func presence(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func presence(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         try checkRoom(room, field: "\(body.path)room")
-        do {
-            let members = try engine.backend.presence(room: room)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.presence(room: room, completion: $0) }) { members in
             let entries = members.map { member in
                 var fields: [(String, JSONValue)] = [("client", .string(member.connection)), ("user", .string(member.user))]
                 if let info = member.info.flatMap(JSONValue.init(json:)) { fields.append(("chan_info", info)) }
                 return (member.connection, JSONValue.object(fields))
             }
             return .result(.object([("presence", .object(entries))]))
-        } catch {
-            throw APIError(error)
         }
     }
 
     /// `{"num_clients":n,"num_users":n}` (Centrifugo's field names).
-    private func presenceStats(_ body: APIRequestBody) throws(APIError) -> APIReply {
+    private func presenceStats(_ body: APIRequestBody, on eventLoop: any EventLoop) throws(APIError) -> EventLoopFuture<APIReply> {
         let room = try body.string("room", "channel")
         try checkRoom(room, field: "\(body.path)room")
-        do {
-            let stats = try engine.backend.presenceStats(room: room)
-            return .result(.object([("num_clients", .number(String(stats.connections))), ("num_users", .number(String(stats.users)))]))
-        } catch {
-            throw APIError(error)
+        let backend = engine.backend
+        return answer(on: eventLoop, { backend.presenceStats(room: room, completion: $0) }) { stats in
+            .result(.object([("num_clients", .number(String(stats.connections))), ("num_users", .number(String(stats.users)))]))
         }
     }
 

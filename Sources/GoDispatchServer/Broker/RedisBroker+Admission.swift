@@ -27,7 +27,7 @@ extension RedisBroker {
             return .unavailable("subscribing to the user's channel failed: \(error)")
         }
         guard let limit else { return .admitted(release: ConnectionLease { [self] in releaseUser(user) }) }
-        let member = "\(id)|\(nodeName)"
+        let member = "\(id)|\(identity)"
         let grace = settings.heartbeat * 3
         let graceMs = Int(grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
         let reply: RESPValue
@@ -61,9 +61,9 @@ extension RedisBroker {
     /// Closes the connections the admission script cycled out, here or on their node.
     private func evict(_ members: [String], user: String, limit: Int) {
         let reason = "replaced by a newer connection (limit \(limit) per user)"
-        let (name, node) = state.withLock { ($0.nodeName, $0.node) }
+        let (name, node) = state.withLock { ($0.identity, $0.node) }
         for member in members {
-            guard let bar = member.lastIndex(of: "|") else { continue }
+            guard let bar = member.firstIndex(of: "|") else { continue }
             let (id, owner) = (String(member[..<bar]), String(member[member.index(after: bar)...]))
             let command = ControlCommand.disconnectConnection(connection: id, code: 4001, reason: reason)
             if owner == name {

@@ -19,7 +19,7 @@ extension RedisBroker {
             state.nextRequest += 1
             let timeout = loop.scheduleTask(in: answerTimeout) { [weak self] () -> Void in self?.timedOut(id) }
             state.requests[id] = PendingRequest(completion: completion, timeout: timeout)
-            return (id, state.nodeName)
+            return (id, state.identity)
         }
         var payload = ByteBuffer()
         payload.writeString("\(id) \(name)\n")
@@ -74,7 +74,7 @@ extension RedisBroker {
         let header = String(decoding: view[view.startIndex..<newline], as: UTF8.self).split(separator: " ")
         guard header.count == 2, let id = UInt64(header[0]) else { return }
         let sender = String(header[1])
-        let (name, node) = state.withLock { ($0.nodeName, $0.node) }
+        let (name, node) = state.withLock { ($0.identity, $0.node) }
         if sender == name {
             // Ours: applied before it was sent.
             settle(id) { $0.answered += 1 }

@@ -5,7 +5,7 @@ import NIOCore
 /// Nodes: each heartbeat records this node and reads every live one.
 extension RedisBroker {
     public var clusterNodes: [JSONValue]? {
-        let (nodes, name) = state.withLock { ($0.nodes, $0.nodeName) }
+        let (nodes, name) = state.withLock { ($0.nodes, $0.identity) }
         // Before the first heartbeat (or while Redis is down and this node is not listed): at least itself.
         guard nodes.contains(where: { $0.name == name }) else { return nodes.map(\.description) + [describe()] }
         return nodes.map(\.description)
@@ -30,7 +30,7 @@ extension RedisBroker {
         guard commands.state == .connected else { return }
         let silence = settings.heartbeat * 3
         let limit = silence.components.seconds * 1000 + silence.components.attoseconds / 1_000_000_000_000_000
-        let name = nodeName
+        let name = identity
         RedisScripts.heartbeat.run(
             on: commands, keys: [keys.nodes, keys.nodesAlive],
             arguments: [.string(name), .string(describe().jsonText), .integer(Int(limit))]
@@ -39,13 +39,20 @@ extension RedisBroker {
             switch result {
             case .success(let reply):
                 let items = reply.array ?? []
+                let deadCount = Int(items.first?.int ?? 0)
+                guard items.count >= 1 + deadCount else { return }
+                let dead = items[1..<(1 + deadCount)].compactMap(\.string)
                 var nodes: [(name: String, description: JSONValue)] = []
-                for index in stride(from: 0, to: items.count - 1, by: 2) {
+                for index in stride(from: 1 + deadCount, to: items.count - 1, by: 2) {
                     guard let name = items[index].string else { continue }
                     let text = items[index + 1].string ?? "{}"
                     nodes.append((name, JSONValue(json: Array(text.utf8)) ?? .object([("name", .string(name))])))
                 }
                 self.state.withLock { $0.nodes = nodes }
+                for identity in dead {
+                    self.logger.warning("a node stopped sending heartbeats: its presence entries are removed", metadata: ["node": "\(identity)"])
+                    self.removeEntries(of: identity)
+                }
             case .failure(let error):
                 self.logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }
@@ -56,7 +63,7 @@ extension RedisBroker {
     var liveNodeNames: [String] {
         state.withLock { state in
             var names = state.nodes.map(\.name)
-            if !names.contains(state.nodeName) { names.append(state.nodeName) }
+            if !names.contains(state.identity) { names.append(state.identity) }
             return names
         }
     }

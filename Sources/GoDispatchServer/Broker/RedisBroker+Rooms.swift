@@ -15,11 +15,16 @@ extension RedisBroker {
                         + "other nodes were not reached"))
             return delivery
         }
+        if let rule = here.historyRule(ofRoom: room) {
+            return publishNumbered(frame, toRoom: room, rule: rule, excluding: excluding, here: here, wait: wait)
+        }
         let recipients = here.memberCount(ofRoom: room, excluding: excluding)
-        // `<excluded connection id>\n<frame>`: the id is empty when nobody is excluded.
+        // `<excluded connection id or -> <offset or -> <echo or ->\n<frame>`.
         var payload = ByteBuffer()
-        payload.reserveCapacity(frame.bytes.count + 17)
-        if let excluding { payload.writeString(excluding.id) }
+        payload.reserveCapacity(frame.bytes.count + 64)
+        payload.writeString(excluding?.id ?? "-")
+        payload.writeString(" - ")
+        payload.writeString(echo(for: wait, room: room, recipients: recipients))
         payload.writeInteger(UInt8(ascii: "\n"))
         payload.writeBytes(frame.bytes)
         wait?.begin()
@@ -38,6 +43,32 @@ extension RedisBroker {
             }
         }
         return RoomDelivery(recipients: recipients, position: nil)
+    }
+
+    /// The echo token of a publish: `<node>#<n>` when the step must also wait for the frame to come back to
+    /// this node's `recipients` members (so they get it before anything the pipeline sends next), else `-`
+    /// (no members here, or the room's subscription is not confirmed yet, so it may not come back).
+    func echo(for wait: BrokerWait?, room: String, recipients: Int) -> String {
+        guard let wait, recipients > 0 else { return "-" }
+        let token = state.withLock { state -> (UInt64, String)? in
+            guard state.rooms[room]?.isConfirmed == true else { return nil }
+            let number = state.nextEcho
+            state.nextEcho += 1
+            state.echoes[number] = wait
+            return (number, state.identity)
+        }
+        guard let (number, name) = token else { return "-" }
+        wait.begin()
+        return "\(name)#\(number)"
+    }
+
+    /// A publish of this node came back: its step may go on.
+    private func echoed(_ token: some Collection<UInt8>) {
+        let text = String(decoding: token, as: UTF8.self)
+        guard let hash = text.lastIndex(of: "#"), text[..<hash] == identity, let number = UInt64(text[text.index(after: hash)...]) else {
+            return
+        }
+        state.withLock { $0.echoes.removeValue(forKey: number) }?.end()
     }
 
     public func awaitRoom(_ room: String, wait: BrokerWait) {
@@ -60,13 +91,66 @@ extension RedisBroker {
     }
 
     public func roomOpened(_ room: String) {
-        let confirmation = subscriber.subscribe(.channel(keys.room(room)))
+        var confirmation = subscriber.subscribe(.channel(keys.room(room)))
+        // A room with presence is ready once this node's mirror of it is loaded too.
+        if let node = state.withLock({ $0.node }), let mode = node.services.roomRules.rules.rule(for: room)?.presence, mode != .off {
+            presence.opened(room, mode: mode)
+            confirmation = confirmation.flatMap { [self] in loadPresence(room: room) }
+        }
         state.withLock { $0.rooms[room] = RoomSubscription(confirmation) }
     }
 
     public func roomClosed(_ room: String) {
-        state.withLock { _ = $0.rooms.removeValue(forKey: room) }
+        state.withLock { state in
+            state.rooms.removeValue(forKey: room)
+            state.lastSeen.removeValue(forKey: room)
+        }
+        presence.closed(room)
         _ = subscriber.unsubscribe(.channel(keys.room(room)))
+    }
+
+    /// After an outage of the pub/sub connection: every room with history this node has members in
+    /// catches up from Redis — the frames published meanwhile go to its members in order (live frames held
+    /// back until then). Where that is impossible (a new epoch after Redis lost its data, more frames
+    /// missed than `recovery_max`, or none kept), members get `_recover` with `recovered: false` and the
+    /// room's position, and should refetch.
+    func catchUp() {
+        guard let node = state.withLock({ $0.node }) else { return }
+        let seen = state.withLock { state in state.lastSeen.filter { state.rooms[$0.key] != nil } }
+        let services = node.services
+        for (room, last) in seen {
+            guard let rule = node.historyRule(ofRoom: room) else { continue }
+            services.recovering.beginRoom(room)
+            read(room: room, rule: rule, since: last.offset, limit: max(0, rule.recoveryMax) + 1, reverse: false) { [self] result in
+                var catchUp: [OutboundFrame]
+                var top: UInt64 = 0
+                switch result {
+                case .success(let read):
+                    top = read.position.offset
+                    if let missed = rule.recovery ? rule.recoverable(since: last, position: read.position, after: read.publications[...]) : nil {
+                        catchUp = missed.map(\.frame)
+                    } else {
+                        catchUp = [Self.recoverFrame(room: room, position: read.position)]
+                    }
+                    logger.notice(
+                        "room caught up after the broker outage",
+                        metadata: ["room": "\(room)", "from": "\(last.offset)", "to": "\(top)", "recovered": "\(catchUp.count)"])
+                case .failure:
+                    catchUp = [Self.recoverFrame(room: room, position: nil)]
+                }
+                services.recovering.finishRoom(
+                    room, catchUp: catchUp, top: top, members: { services.state.members(ofRoom: room) }, fanOut: services.fanOut)
+            }
+        }
+    }
+
+    /// `{"event":"_recover","target":room,"payload":{"recovered":false,"offset","epoch"}}`: frames of the
+    /// room were missed and cannot be given back; the position (when known) is where live frames go on.
+    static func recoverFrame(room: String, position: StreamPosition?) -> OutboundFrame {
+        var fields: [(String, JSONValue)] = [("recovered", .bool(false))]
+        if let position { fields += [("offset", .number(String(position.offset))), ("epoch", .string(position.epoch))] }
+        return OutboundFrame(
+            bytes: Array(JSONValue.object([("event", .string("_recover")), ("target", .string(room)), ("payload", .object(fields))]).jsonText.utf8))
     }
 
     /// A frame on a room channel: deliver it to the room's members here.
@@ -78,8 +162,25 @@ extension RedisBroker {
             logger.warning("malformed room message ignored", metadata: ["channel": "\(channel)"])
             return
         }
-        let excluded = newline == view.startIndex ? nil : String(decoding: view[view.startIndex..<newline], as: UTF8.self)
+        if view[view.startIndex] == UInt8(ascii: "!") {
+            return receivedPresence(view[(newline + 1)...], room: room)
+        }
+        let header = view[view.startIndex..<newline].split(separator: UInt8(ascii: " "))
+        guard header.count == 3 || header.count == 4 else {
+            logger.warning("malformed room message ignored", metadata: ["channel": "\(channel)"])
+            return
+        }
+        let excluded = header[0].elementsEqual("-".utf8) ? nil : String(decoding: header[0], as: UTF8.self)
         let frame = OutboundFrame(bytes: Array(view[(newline + 1)...]))
-        _ = node.publish(frame, toRoom: room, excluding: excluded)
+        if let offset = UInt64(String(decoding: header[1], as: UTF8.self)) {
+            _ = node.deliver(numbered: frame, offset: offset, toRoom: room, excluding: excluded)
+            if header.count == 4 {
+                let position = StreamPosition(offset: offset, epoch: String(decoding: header[3], as: UTF8.self))
+                state.withLock { $0.lastSeen[room] = position }
+            }
+        } else {
+            _ = node.publish(frame, toRoom: room, excluding: excluded)
+        }
+        if !header[2].elementsEqual("-".utf8) { echoed(header[2]) }
     }
 }

@@ -26,18 +26,31 @@ public final class RedisBroker: Broker, @unchecked Sendable {
     struct State {
         /// This node's name (known once the WebSocket listener is bound).
         var nodeName = ""
+        /// This process in the cluster: `<name>~<8 hex of its uid>`, so a node restarted under the same
+        /// name is a new member and what its previous process held expires with it.
+        var identity = ""
         /// Where frames and commands take effect here.
         var node: LocalNode?
         /// Rooms with members here, with their subscription.
         var rooms: [String: RoomSubscription] = [:]
         /// Users with connections here (or being admitted): how many, with their subscription.
         var users: [String: UserSubscription] = [:]
+        /// Publishes waiting to come back to this node (so its own members get a frame before the step
+        /// that published it completes), by echo number.
+        var echoes: [UInt64: BrokerWait] = [:]
+        var nextEcho: UInt64 = 1
         /// Commands sent and not yet answered by every node, by request id.
         var requests: [UInt64: PendingRequest] = [:]
         var nextRequest: UInt64 = 1
         /// Whether each connection is up.
         var commandsUp = false
         var subscriberUp = false
+        /// The newest position of each room with history this node delivered (to catch up after an outage).
+        var lastSeen: [String: StreamPosition] = [:]
+        /// Whether the subscriber has been up once, and whether it went down since (frames were missed
+        /// until the next time everything is up).
+        var subscriberWasUp = false
+        var missedFrames = false
         /// Live nodes as the last heartbeat saw them: name and description.
         var nodes: [(name: String, description: JSONValue)] = []
         /// Connection slots whose release failed (Redis down), released again once it is back.
@@ -50,6 +63,8 @@ public final class RedisBroker: Broker, @unchecked Sendable {
     let settings: BrokerSettings
     let keys: RedisKeys
     let commands: RedisConnection
+    /// This node's mirrors of the cluster's presence (the state core's presence store).
+    let presence = ClusterPresence()
     /// Set in `init`, right after the subscriber's callbacks (which need `self`) are possible.
     private(set) var subscriber: RedisSubscriber!
     let logger: Logger
@@ -69,22 +84,16 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         self.settings = settings
         self.keys = RedisKeys(prefix: settings.prefix)
         self.logger = logger
-        let state = self.state
-        let listeners = availabilityListeners
-        let log = logger
+        let relay = BrokerRelay()
         commands = RedisConnection(url: url, group: group, logger: logger) { connection in
-            let up = connection == .connected
-            let changed = state.withLock { state -> Bool? in
-                let before = state.commandsUp && state.subscriberUp
-                state.commandsUp = up
-                return before != (state.commandsUp && state.subscriberUp) ? !before : nil
-            }
-            if let available = changed { Self.announce(available, listeners: listeners, logger: log, what: "command connection") }
+            relay.broker?.connectionChanged(commandsUp: connection == .connected)
         }
         subscriber = RedisSubscriber(
             url: url, group: group, logger: logger,
             onMessage: { [weak self] channel, payload in self?.received(payload, on: channel) },
-            onStateChange: { [weak self] subscription in self?.subscriberChanged(up: subscription == .up) })
+            onStateChange: { [weak self] subscription in self?.connectionChanged(subscriberUp: subscription == .up) })
+        relay.broker = self
+        presence.broker = self
     }
 
     public var isClustered: Bool { true }
@@ -99,17 +108,21 @@ public final class RedisBroker: Broker, @unchecked Sendable {
 
     /// This node's name in the cluster.
     public var nodeName: String { state.withLock { $0.nodeName } }
+    /// This process in the cluster (its name and a random suffix).
+    public var identity: String { state.withLock { $0.identity } }
 
     /// Connects to Redis as node `nodeName` and starts the heartbeat; frames and commands from other nodes
     /// then take effect on `node`. Returns once both connections have been tried: a Redis that is down
     /// does not stop start-up (the node is just not ready until it comes up).
     public func start(nodeName: String, node: LocalNode) async {
+        let identity = "\(nodeName)~\(uid.prefix(8))"
         state.withLock {
             $0.nodeName = nodeName
+            $0.identity = identity
             $0.node = node
         }
         _ = subscriber.subscribe(.channel(keys.cluster))
-        _ = subscriber.subscribe(.channel(keys.replies(to: nodeName)))
+        _ = subscriber.subscribe(.channel(keys.replies(to: identity)))
         commands.start()
         subscriber.start()
         let interval = TimeAmount(checked: settings.heartbeat)
@@ -126,10 +139,11 @@ public final class RedisBroker: Broker, @unchecked Sendable {
     public func close() async {
         let (task, name) = state.withLock { state -> (RepeatedTask?, String) in
             state.closed = true
-            return (state.heartbeat, state.nodeName)
+            return (state.heartbeat, state.identity)
         }
         task?.cancel()
         if commands.state == .connected {
+            removeEntries(of: name)
             _ = try? await commands.send(RedisCommand(["HDEL", keys.nodes, name])).get()
             _ = try? await commands.send(RedisCommand(["ZREM", keys.nodesAlive, name])).get()
         }
@@ -138,17 +152,40 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         state.withLock { $0.node = nil }
     }
 
-    /// The subscriber came up (every subscription confirmed) or went down.
-    private func subscriberChanged(up: Bool) {
-        let changed = state.withLock { state -> Bool? in
+    /// A connection came up (the subscriber: with every subscription confirmed) or went down. When both
+    /// are up again after an outage, rooms with history catch up on what this node missed.
+    private func connectionChanged(commandsUp: Bool? = nil, subscriberUp: Bool? = nil) {
+        let (changed, outageEnded) = state.withLock { state -> (Bool?, Bool) in
             let before = state.commandsUp && state.subscriberUp
-            state.subscriberUp = up
-            return before != (state.commandsUp && state.subscriberUp) ? !before : nil
+            if let commandsUp { state.commandsUp = commandsUp }
+            if let subscriberUp {
+                state.subscriberUp = subscriberUp
+                if !subscriberUp, state.subscriberWasUp { state.missedFrames = true }
+                if subscriberUp { state.subscriberWasUp = true }
+            }
+            let now = state.commandsUp && state.subscriberUp
+            let outageEnded = now && state.missedFrames
+            if outageEnded { state.missedFrames = false }
+            return (before != now ? now : nil, outageEnded)
         }
         if let available = changed {
-            Self.announce(available, listeners: availabilityListeners, logger: logger, what: "subscriber")
+            Self.announce(available, listeners: availabilityListeners, logger: logger, what: subscriberUp == nil ? "commands" : "pub/sub")
         }
-        if up { releaseLeftoverSlots() }
+        if commandsUp == true {
+            for script in RedisScripts.all { _ = commands.send(RedisCommand(["SCRIPT", "LOAD", .string(script.source)])) }
+        }
+        if changed == true { releaseLeftoverSlots() }
+        if outageEnded { catchUp() }
+        if subscriberUp == false {
+            // What was in flight on the lost connection will not come back.
+            let lost = state.withLock { state in
+                defer { state.echoes = [:] }
+                return Array(state.echoes.values)
+            }
+            for wait in lost {
+                wait.end(.unavailable("the pub/sub connection to Redis was lost before this node received its own publish back"))
+            }
+        }
     }
 
     private static func announce(
@@ -174,6 +211,11 @@ public final class RedisBroker: Broker, @unchecked Sendable {
             receivedAnswer(payload)
         }
     }
+}
+
+/// Lets a connection's callback, made before the broker exists, reach it.
+final class BrokerRelay: @unchecked Sendable {
+    weak var broker: RedisBroker?
 }
 
 /// A room this node has members in, and whether Redis has confirmed its subscription.

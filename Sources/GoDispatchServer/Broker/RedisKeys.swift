@@ -18,6 +18,16 @@ struct RedisKeys: Sendable {
     var cluster: String { "\(prefix):cluster" }
     /// Where a node receives the answers to its commands.
     func replies(to node: String) -> String { "\(prefix):reply:\(node)" }
+    /// Stream: a room's held frames, entry id `<offset>-0`, fields `t` (Redis time, ms) and `f` (the frame).
+    func history(_ room: String) -> String { "\(prefix):history:{\(room)}" }
+    /// Hash: a room's `epoch` and `top` (the newest offset).
+    func historyMeta(_ room: String) -> String { "\(prefix):history-meta:{\(room)}" }
+    /// String: the result of a publish with an idempotency key (empty while it is under way).
+    func idempotency(room: String, key: String) -> String { "\(prefix):idem:{\(room)}:\(key)" }
+    /// Hash: a room's presence, connection → `{"n": node, "u": user, "i": info}`.
+    func presence(_ room: String) -> String { "\(prefix):presence:{\(room)}" }
+    /// Set: the rooms where a node (process) has presence entries, so they can be removed when it dies.
+    func presenceRooms(of node: String) -> String { "\(prefix):presence-rooms:\(node)" }
     /// Hash: node name → its `info` description.
     var nodes: String { "\(prefix):nodes" }
     /// Sorted set: node name → when it last sent a heartbeat (Redis time, ms).
