@@ -36,7 +36,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
     var seconds = 10
 
     @Option(name: .long, help: "Rounds each scenario's seconds are split into; the configurations take turns, round by round.")
-    var rounds = 3
+    var rounds = 5
 
     @Option(name: .long, help: "Seconds of warm-up before each configuration's first round (not counted).")
     var warmup = 2
@@ -411,6 +411,7 @@ struct Measurement {
 
         var result = PhaseResult(configuration: configuration, scenario: scenario, parameters: extra)
         result.publishes = outcome.publishes
+        result.sendLag = outcome.sendLag
         result.expected = outcome.expected
         result.delivered = crowd.delivered
         result.elapsed = elapsed.seconds
@@ -435,6 +436,7 @@ struct Measurement {
         result.sameNode.sort()
         result.otherNode.sort()
         result.roundP99 = PhaseResult.percentile(result.all, 0.99).map { [$0] } ?? []
+        result.roundOtherNodeP99 = PhaseResult.percentile(result.otherNode, 0.99).map { [$0] } ?? []
         if scenario == "A" { result.orderDisagreeing = crowd.members.count - (hashes.values.max() ?? 0) }
         if outcome.stalled { result.problems.append("publishers stalled: no delivery for 5 s with the window full") }
         if !drained {

@@ -49,6 +49,8 @@ struct PublishOutcome {
     var stalled = false
     /// How long publishing took.
     var elapsed: Duration = .zero
+    /// At a fixed rate: how late each send left against its intended instant (ns), the driver's own delay.
+    var sendLag: [Int] = []
 }
 
 /// Scenario A's shape: every publisher into one room as fast as the members keep up — at most `window`
@@ -106,7 +108,7 @@ func publishAtFixedRate(
     let deadline = started + duration
     let perPublisher = Double(rate) / Double(publishers.count)
     let interval = Duration.nanoseconds(Int64(1e9 / perPublisher))
-    let totals = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+    let totals = try await withThrowingTaskGroup(of: (Int, Int, [Int]).self) { group in
         for publisher in publishers {
             let owned = (0..<rooms).filter { $0 % publishers.count == publisher.index }
             guard !owned.isEmpty else { continue }
@@ -114,25 +116,28 @@ func publishAtFixedRate(
                 // Spread the publishers' start instants over one interval.
                 var next = started + interval * publisher.index / publishers.count
                 var (sent, expected, turn) = (0, 0, 0)
+                var lags: [Int] = []
                 while next < deadline {
                     if next > ContinuousClock.now { try await Task.sleep(until: next, tolerance: .microseconds(50), clock: .continuous) }
                     let room = owned[turn % owned.count]
                     turn += 1
                     let intended = Int((next - crowd.epoch).components.seconds) * 1_000_000_000
                         + Int((next - crowd.epoch).components.attoseconds / 1_000_000_000)
+                    lags.append(Crowd.nanoseconds(since: crowd.epoch) - intended)
                     try await publisher.publish(room: "b\(room)", phase: phase, ts: intended, payloadSize: payloadSize)
                     sent += 1
                     expected += roomSizes[room]
                     next += interval
                 }
-                return (sent, expected)
+                return (sent, expected, lags)
             }
         }
-        var totals = (0, 0)
-        for try await (sent, expected) in group { totals = (totals.0 + sent, totals.1 + expected) }
+        var totals = (0, 0, [Int]())
+        for try await (sent, expected, lags) in group { totals = (totals.0 + sent, totals.1 + expected, totals.2 + lags) }
         return totals
     }
-    return PublishOutcome(publishes: totals.0, expected: totals.1, stalled: false, elapsed: ContinuousClock.now - started)
+    return PublishOutcome(
+        publishes: totals.0, expected: totals.1, stalled: false, elapsed: ContinuousClock.now - started, sendLag: totals.2.sorted())
 }
 
 /// A flag shared between tasks, set once.

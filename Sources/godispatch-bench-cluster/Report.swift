@@ -30,10 +30,20 @@ struct PhaseResult {
     var problems: [String] = []
     /// What was seen but leaves the figures sound (e.g. members of one room seeing two publishers' frames interleaved differently).
     var notes: [String] = []
+    /// Scenario B: how late each publish left against its intended instant (ns, sorted).
+    var sendLag: [Int] = []
     /// The highest share of a core other work used in one round.
     var otherPeak = 0.0
-    /// The p99 (ms) of each round added into this row.
+    /// The p99 (ms) of each round added into this row: all members, and members on another node than the publisher.
     var roundP99: [Double] = []
+    var roundOtherNodeP99: [Double] = []
+
+    /// The median of the rounds' p99: one bad round (a burst of other work) does not move it.
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
 
     var lost: Int { max(0, expected - delivered) }
 
@@ -51,6 +61,7 @@ struct PhaseResult {
         interruptCPU += other.interruptCPU
         for (name, calls) in other.commands.calls { commands.calls[name, default: 0] += calls }
         sameNode = (sameNode + other.sameNode).sorted()
+        sendLag = (sendLag + other.sendLag).sorted()
         otherNode = (otherNode + other.otherNode).sorted()
         outOfOrder += other.outOfOrder
         stray += other.stray
@@ -59,6 +70,7 @@ struct PhaseResult {
         for problem in other.problems where !problems.contains(problem) { problems.append(problem) }
         for note in other.notes where !notes.contains(note) { notes.append(note) }
         roundP99 += other.roundP99
+        roundOtherNodeP99 += other.roundOtherNodeP99
         otherPeak = max(otherPeak, other.otherPeak)
     }
     var publishesPerSecond: Double { Double(publishes) / max(publishElapsed, 1e-9) }
@@ -149,8 +161,8 @@ struct Report {
                     + "\(bench.payload) B payloads, \(bench.seconds) s; latency from the intended send time to receipt, every delivery:")
             lines.append("")
             lines.append(
-                "| configuration | publishes/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 publisher's node | p99 other node | server CPU µs/delivery (nodes + Redis) | Redis PUBLISH/publish | Redis calls/publish | lost | driver CPU |")
-            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                "| configuration | publishes/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 publisher's node | p99 other node | server CPU µs/delivery (nodes + Redis) | Redis PUBLISH/publish | Redis calls/publish | lost | driver CPU | driver send lag p99 ms |")
+            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
             for row in b {
                 let otherNode = row.configuration.nodes > 1 ? Self.ms(PhaseResult.percentile(row.otherNode, 0.99)) : "–"
                 lines.append(
@@ -158,7 +170,7 @@ struct Report {
                         + "\(Self.ms(PhaseResult.percentile(row.all, 0.5))) | \(Self.ms(PhaseResult.percentile(row.all, 0.99))) | "
                         + "\(Self.ms(PhaseResult.percentile(row.all, 0.999))) | \(Self.ms(PhaseResult.percentile(row.sameNode, 0.99))) | "
                         + "\(otherNode) | \(Self.number(row.cpuPerDelivery, "%.2f")) | \(redisCells(row)) | \(lostCell(row)) | "
-                        + "\(Self.number(row.driverPercent)) % |")
+                        + "\(Self.number(row.driverPercent)) % | \(Self.ms(PhaseResult.percentile(row.sendLag, 0.99))) |")
             }
             lines.append("")
             if let single = b.first(where: { $0.configuration.nodes == 1 && $0.configuration.broker == .memory }),
@@ -169,8 +181,10 @@ struct Report {
                     lines.append(
                         "The Redis hop is **not measured**: the two-node run lost \(cluster.lost) of \(cluster.expected) deliveries"
                             + (cluster.nodeDeaths.isEmpty ? "" : " (\(cluster.nodeDeaths.joined(separator: "; ")))") + ".")
-                } else if let other = p99Milliseconds(cluster.otherNode), let same = p99Milliseconds(cluster.sameNode) {
-                    let hop = other - base
+                } else if let other = p99Milliseconds(cluster.otherNode), let same = p99Milliseconds(cluster.sameNode),
+                    let otherMedian = PhaseResult.median(cluster.roundOtherNodeP99), let baseMedian = PhaseResult.median(single.roundP99)
+                {
+                    let hop = otherMedian - baseMedian
                     let verdict: String
                     if hop < 0 {
                         verdict = "no hop shows above this run's noise (the two-node p99 came out lower)"
@@ -180,15 +194,22 @@ struct Report {
                     lines.append(
                         String(
                             format:
-                                "**The Redis hop adds %.2f ms at p99 at %@ publishes/s**: p99 on the other node %.2f ms against %.2f ms "
-                                + "on one node with the memory broker (on the publisher's node %.2f ms, %+.2f ms): %@.",
-                            hop, Self.number(Double(bench.rate)), other, base, same, same - base, verdict))
+                                "**The Redis hop adds %.2f ms at p99 at %@ publishes/s** (median of the rounds' p99: %.2f ms for members "
+                                + "on the other node of two, %.2f ms on one node with the memory broker): %@. Over the whole run, pooled: "
+                                + "%.2f ms on the other node, %.2f ms on the publisher's node, %.2f ms on one node (%+.2f ms).",
+                            hop, Self.number(Double(bench.rate)), otherMedian, baseMedian, verdict, other, same, base, other - base)
+                            + (PhaseResult.percentile(cluster.otherNode, 0.5).flatMap { otherP50 in
+                                PhaseResult.percentile(single.all, 0.5).map { baseP50 in
+                                    String(format: " At p50, which noise moves least: %.2f ms against %.2f ms (%+.2f ms).", otherP50, baseP50, otherP50 - baseP50)
+                                }
+                            } ?? ""))
                 }
             }
             lines.append(
                 "p99 of each round, ms (the configurations took turns, round by round): "
                     + b.map { "\($0.configuration.label) " + $0.roundP99.map { String(format: "%.2f", $0) }.joined(separator: " / ") }
-                    .joined(separator: "; ") + ".")
+                    .joined(separator: "; ") + ". The driver send lag is how late publishes left against their schedule: "
+                    + "the driver's own share of the latency (all in one process on a shared machine).")
         }
         if let redisRows = Optional(rows.filter { $0.configuration.broker == .redis }), !redisRows.isEmpty {
             let perPublish = redisRows.map(\.publishCommandsPerPublish)
