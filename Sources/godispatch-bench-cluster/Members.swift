@@ -1,5 +1,4 @@
 import Foundation
-import GoDispatchClient
 import Synchronization
 
 /// What one member has seen in the current phase. Only its reader task writes it (under its lock); the
@@ -36,14 +35,13 @@ final class Member: Sendable {
     let index: Int
     let node: Int
     let roomB: Int
-    let client: WebSocketClient
     let tally = Mutex(MemberTally())
+    let connection = Mutex<MemberConnection?>(nil)
 
-    init(index: Int, node: Int, roomB: Int, client: WebSocketClient) {
+    init(index: Int, node: Int, roomB: Int) {
         self.index = index
         self.node = node
         self.roomB = roomB
-        self.client = client
     }
 }
 
@@ -80,37 +78,31 @@ final class Crowd: Sendable {
     static func join(
         count: Int, ports: [Int], roomA: String, roomsB: Int, tokens: [String], epoch: ContinuousClock.Instant
     ) async throws -> Crowd {
-        var members: [Member] = []
-        members.reserveCapacity(count)
+        let members = (0..<count).map { index in Member(index: index, node: (index / roomsB) % ports.count, roomB: index % roomsB) }
+        let crowd = Crowd(members: members, epoch: epoch)
+        let joined = SharedCount()
         let batch = 50
         var start = 0
         while start < count {
             let end = min(count, start + batch)
-            let connected = try await withThrowingTaskGroup(of: Member.self) { group in
-                for index in start..<end {
-                    let node = (index / roomsB) % ports.count
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for member in members[start..<end] {
                     group.addTask {
-                        let client = try await WebSocketClient.connect(
-                            host: "127.0.0.1", port: ports[node], path: "/ws",
-                            headers: [("Authorization", "Bearer \(tokens[index])")])
-                        return Member(index: index, node: node, roomB: index % roomsB, client: client)
+                        let connection = try await MemberConnection.connect(
+                            port: ports[member.node], token: tokens[member.index],
+                            onText: { bytes in crowd.received(bytes, by: member, joined: joined) },
+                            onClose: { crowd.dropped.add(1, ordering: .relaxed) })
+                        member.connection.withLock { $0 = connection }
                     }
                 }
-                var result: [Member] = []
-                for try await member in group { result.append(member) }
-                return result
+                try await group.waitForAll()
             }
-            members += connected
             start = end
         }
-        members.sort { $0.index < $1.index }
-        let crowd = Crowd(members: members, epoch: epoch)
-        let joined = SharedCount()
         for member in members {
-            Task { await crowd.read(member, joined: joined) }
-            try await member.client.send(texts: [
-                #"{"event":"join","target":"\#(roomA)"}"#, #"{"event":"join","target":"b\#(member.roomB)"}"#,
-            ])
+            member.connection.withLock { connection in
+                connection?.send(texts: [#"{"event":"join","target":"\#(roomA)"}"#, #"{"event":"join","target":"b\#(member.roomB)"}"#])
+            }
         }
         let deadline = ContinuousClock.now + .seconds(120)
         while joined.value < 2 * count {
@@ -129,47 +121,41 @@ final class Crowd: Sendable {
         phase.store(id, ordering: .releasing)
     }
 
-    private func read(_ member: Member, joined: SharedCount) async {
-        for await event in member.client.events {
-            switch event {
-            case .text(let text):
-                if text.hasPrefix(#"{"event":"joined""#) {
-                    joined.add(1)
-                    continue
-                }
-                guard let fields = Payload.parse(text) else {
-                    if text.hasPrefix(#"{"event":"error""#) {
-                        if errors.add(1, ordering: .relaxed).newValue <= 3 { say("member \(member.index): \(text)") }
-                    }
-                    continue
-                }
-                let now = Self.nanoseconds(since: epoch)
-                let counted = member.tally.withLock { tally -> Bool in
-                    guard fields.phase == tally.phase else {
-                        tally.stray += 1
-                        return false
-                    }
-                    tally.received += 1
-                    if fields.publisher < tally.lastSeq.count {
-                        if fields.seq <= tally.lastSeq[fields.publisher] { tally.outOfOrder += 1 }
-                        tally.lastSeq[fields.publisher] = fields.seq
-                    }
-                    for value in [fields.publisher, fields.seq] {
-                        tally.orderHash = (tally.orderHash ^ UInt64(truncatingIfNeeded: value)) &* 0x100_0000_01b3
-                    }
-                    if tally.received % tally.sampleEvery == 0 {
-                        if fields.node == member.node { tally.sameNode.append(now - fields.ts) } else { tally.otherNode.append(now - fields.ts) }
-                    }
-                    return true
-                }
-                if counted { deliveries.add(1, ordering: .relaxed) }
-            case .close, .disconnected:
-                dropped.add(1, ordering: .relaxed)
-                return
-            case .binary:
-                continue
-            }
+    private static let joinedPrefix = Array(#"{"event":"joined""#.utf8)
+    private static let errorPrefix = Array(#"{"event":"error""#.utf8)
+
+    /// One text frame a member received, on its connection's event loop, as it was decoded.
+    func received(_ bytes: UnsafeRawBufferPointer, by member: Member, joined: SharedCount) {
+        let now = Self.nanoseconds(since: epoch)
+        if bytes.starts(with: Self.joinedPrefix) {
+            joined.add(1)
+            return
         }
+        guard let fields = Payload.parse(bytes) else {
+            if bytes.starts(with: Self.errorPrefix), errors.add(1, ordering: .relaxed).newValue <= 3 {
+                say("member \(member.index): \(String(decoding: bytes, as: UTF8.self))")
+            }
+            return
+        }
+        let counted = member.tally.withLock { tally -> Bool in
+            guard fields.phase == tally.phase else {
+                tally.stray += 1
+                return false
+            }
+            tally.received += 1
+            if fields.publisher < tally.lastSeq.count {
+                if fields.seq <= tally.lastSeq[fields.publisher] { tally.outOfOrder += 1 }
+                tally.lastSeq[fields.publisher] = fields.seq
+            }
+            for value in [fields.publisher, fields.seq] {
+                tally.orderHash = (tally.orderHash ^ UInt64(truncatingIfNeeded: value)) &* 0x100_0000_01b3
+            }
+            if tally.received % tally.sampleEvery == 0 {
+                if fields.node == member.node { tally.sameNode.append(now - fields.ts) } else { tally.otherNode.append(now - fields.ts) }
+            }
+            return true
+        }
+        if counted { deliveries.add(1, ordering: .relaxed) }
     }
 
     /// Waits until `expected` frames of the current phase have arrived, or none arrived for `quiet`.
@@ -192,7 +178,9 @@ final class Crowd: Sendable {
 
     /// Closes every member.
     func leave() async {
-        for member in members { await member.client.disconnect() }
+        for member in members {
+            if let connection = member.connection.withLock({ $0 }) { await connection.close() }
+        }
     }
 }
 
@@ -214,37 +202,37 @@ struct Payload {
     }
 
     /// The five numbers after `"ph":` in a frame, in the order `json` writes them.
-    static func parse(_ text: String) -> Payload? {
-        var text = text
-        return text.withUTF8 { bytes -> Payload? in
-            let key: [UInt8] = Array(#""ph":"#.utf8)
-            var index = 0
-            let count = bytes.count
-            search: while index + key.count <= count {
-                for offset in 0..<key.count where bytes[index + offset] != key[offset] {
-                    index += 1
-                    continue search
-                }
-                break
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Payload? {
+        let key: [UInt8] = [0x22, 0x70, 0x68, 0x22, 0x3a]  // "ph":
+        let count = bytes.count
+        var index = 0
+        search: while index + key.count <= count {
+            for offset in 0..<key.count where bytes[index + offset] != key[offset] {
+                index += 1
+                continue search
             }
-            guard index + key.count <= count else { return nil }
-            index += key.count
-            var numbers: [Int] = []
-            numbers.reserveCapacity(5)
-            while numbers.count < 5 && index < count {
-                while index < count, !(48...57).contains(bytes[index]) { index += 1 }
-                var value = 0
-                var digits = 0
-                while index < count, (48...57).contains(bytes[index]) {
-                    value = value * 10 + Int(bytes[index] - 48)
-                    index += 1
-                    digits += 1
-                }
-                if digits > 0 { numbers.append(value) }
-            }
-            guard numbers.count == 5 else { return nil }
-            return Payload(phase: numbers[0], publisher: numbers[1], node: numbers[2], seq: numbers[3], ts: numbers[4])
+            break
         }
+        guard index + key.count <= count else { return nil }
+        index += key.count
+        var numbers = (0, 0, 0, 0, 0)
+        for slot in 0..<5 {
+            while index < count, !(48...57).contains(bytes[index]) { index += 1 }
+            guard index < count else { return nil }
+            var value = 0
+            while index < count, (48...57).contains(bytes[index]) {
+                value = value * 10 + Int(bytes[index] - 48)
+                index += 1
+            }
+            switch slot {
+            case 0: numbers.0 = value
+            case 1: numbers.1 = value
+            case 2: numbers.2 = value
+            case 3: numbers.3 = value
+            default: numbers.4 = value
+            }
+        }
+        return Payload(phase: numbers.0, publisher: numbers.1, node: numbers.2, seq: numbers.3, ts: numbers.4)
     }
 }
 
