@@ -161,15 +161,17 @@ struct Report {
                     + "\(bench.payload) B payloads, \(bench.seconds) s; latency from the intended send time to receipt, every delivery:")
             lines.append("")
             lines.append(
-                "| configuration | publishes/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 publisher's node | p99 other node | server CPU µs/delivery (nodes + Redis) | Redis PUBLISH/publish | Redis calls/publish | lost | driver CPU | driver send lag p99 ms |")
-            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                "| configuration | publishes/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 publisher's node | p99 other node | server CPU µs/delivery (nodes + Redis) | of it Redis | Redis PUBLISH/publish | Redis calls/publish | lost | driver CPU | driver send lag p99 ms |")
+            lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
             for row in b {
                 let otherNode = row.configuration.nodes > 1 ? Self.ms(PhaseResult.percentile(row.otherNode, 0.99)) : "–"
                 lines.append(
                     "| \(row.configuration.label) | \(Self.number(row.publishesPerSecond)) | \(Self.number(row.deliveriesPerSecond)) | "
                         + "\(Self.ms(PhaseResult.percentile(row.all, 0.5))) | \(Self.ms(PhaseResult.percentile(row.all, 0.99))) | "
                         + "\(Self.ms(PhaseResult.percentile(row.all, 0.999))) | \(Self.ms(PhaseResult.percentile(row.sameNode, 0.99))) | "
-                        + "\(otherNode) | \(Self.number(row.cpuPerDelivery, "%.2f")) | \(redisCells(row)) | \(lostCell(row)) | "
+                        + "\(otherNode) | \(Self.number(row.cpuPerDelivery, "%.2f")) | "
+                        + (row.configuration.broker == .redis ? Self.number(row.redisCPUPerDelivery, "%.2f") : "–")
+                        + " | \(redisCells(row)) | \(lostCell(row)) | "
                         + "\(Self.number(row.driverPercent)) % | \(Self.ms(PhaseResult.percentile(row.sendLag, 0.99))) |")
             }
             lines.append("")
