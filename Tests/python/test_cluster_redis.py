@@ -154,3 +154,97 @@ def test_presence_and_connection_slots_live_in_redis(cluster):
     while client.zcard(f"{prefix}:conns:{{carol}}") or client.hlen(f"{prefix}:presence:{{{room}}}"):
         assert time.monotonic() < deadline, "closed connections kept their slots or presence entries"
         time.sleep(0.05)
+
+
+@pytest.fixture
+def three_nodes(start_shipped, redis_server):
+    """Three shipped nodes on one Redis, heartbeat 300 ms (a silent node is gone after 0.9 s)."""
+    port, client = redis_server
+    shared = dict(
+        GODISPATCH_BROKER="redis", GODISPATCH_REDIS_URL=f"redis://127.0.0.1:{port}/0",
+        GODISPATCH_REDIS_PREFIX="pyw" + secrets.token_hex(3), GODISPATCH_HEARTBEAT="300ms",
+        GODISPATCH_JWT_SECRET=secrets.token_hex(24), GODISPATCH_API_KEY=secrets.token_hex(16))
+    nodes = [start_shipped(GODISPATCH_NODE_NAME=f"n{index}", **shared) for index in (1, 2, 3)]
+    for node in nodes:
+        wait_ready(node)
+    return nodes, client
+
+
+def join(ws, room, since=None):
+    payload = {"quiet": True}
+    if since:
+        payload["since"] = since
+    ws.send(json.dumps({"event": "room.join", "target": room, "payload": payload}))
+    return next_frame(ws, "_joined", room)["payload"]
+
+
+def test_presence_spans_nodes_and_a_killed_node_s_users_leave(three_nodes):
+    (n1, n2, n3), _ = three_nodes
+    room = "chat:presence"
+    with n1.connect("ann") as ann, n2.connect("ben") as ben:
+        join(ann, room)
+        join(ben, room)
+        with n3.connect("cid") as cid:
+            joined = join(cid, room)
+            assert sorted(joined["presence"]["users"]) == ["ann", "ben", "cid"], joined
+            deadline = time.monotonic() + WAIT
+            while sorted(n2.result("presence", {"room": room})["presence"]) == []:
+                assert time.monotonic() < deadline
+            assert sorted(entry["user"] for entry in n2.result("presence", {"room": room})["presence"].values()) == [
+                "ann", "ben", "cid"]
+            # ann, on n1, hears of cid's join on n3.
+            diff = next_frame(ann, "_presence", room)
+            while "cid" not in diff["payload"]["joins"]:
+                diff = next_frame(ann, "_presence", room)
+            killed_at = time.monotonic()
+            n3.process.kill()  # kill -9: no goodbye
+            n3.process.wait(timeout=WAIT)
+            diff = next_frame(ann, "_presence", room)
+            while "cid" not in diff["payload"]["leaves"]:
+                diff = next_frame(ann, "_presence", room)
+            gone_after = time.monotonic() - killed_at
+        # Three heartbeats of 300 ms, one more for a node to notice, the 500 ms diff interval: about 2 s;
+        # the bound is generous for a busy machine, and far below what a leak would take (forever).
+        assert gone_after < 10, f"cid left {gone_after:.1f} s after n3 was killed"
+        assert sorted(entry["user"] for entry in n1.result("presence", {"room": room})["presence"].values()) == ["ann", "ben"]
+        ann.send(json.dumps({"event": "room.who", "target": room}))
+        assert sorted(next_frame(ann, "_presence_state", room)["payload"]["users"]) == ["ann", "ben"]
+
+
+def test_a_client_recovers_on_another_node_after_its_node_dies(three_nodes):
+    (n1, n2, n3), _ = three_nodes
+    room = "chat:recover"
+    with n1.connect("pub", perms=["chat:write"]) as publisher:
+        join(publisher, room)
+        with n2.connect("sub") as subscriber:
+            join(subscriber, room)
+            publisher.send(json.dumps({"event": "chat.send", "target": room, "payload": {"text": "seen"}}))
+            seen = next_frame(subscriber, "chat.message", room)
+            n2.process.kill()
+            n2.process.wait(timeout=WAIT)
+        for index in range(5):
+            publisher.send(json.dumps({"event": "chat.send", "target": room, "id": f"m{index}", "payload": {"text": f"missed {index}"}}))
+            next_frame(publisher, "chat.ack")
+        with n3.connect("sub") as again:
+            joined = join(again, room, since={"offset": seen["offset"], "epoch": seen["epoch"]})
+    assert joined["recovered"] is True, joined
+    assert [p["payload"]["text"] for p in joined["publications"]] == [f"missed {index}" for index in range(5)]
+    assert [p["offset"] for p in joined["publications"]] == list(range(seen["offset"] + 1, seen["offset"] + 6))
+
+
+def test_flushall_starts_a_new_epoch_and_never_replays_wrongly(three_nodes):
+    (n1, n2, _), client = three_nodes
+    room = "chat:flushed"
+    with n1.connect("pub", perms=["chat:write"]) as publisher, n2.connect("sub") as subscriber:
+        join(publisher, room)
+        first = join(subscriber, room)
+        publisher.send(json.dumps({"event": "chat.send", "target": room, "payload": {"text": "before"}}))
+        before = next_frame(subscriber, "chat.message", room)
+        client.flushall()
+        publisher.send(json.dumps({"event": "chat.send", "target": room, "payload": {"text": "after"}}))
+        after = next_frame(subscriber, "chat.message", room)
+        assert after["epoch"] != before["epoch"] and after["offset"] == 1, (before, after)
+        subscriber.send(json.dumps({"event": "room.leave", "target": room}))
+        rejoined = join(subscriber, room, since={"offset": before["offset"], "epoch": first["epoch"]})
+    assert rejoined["recovered"] is False and rejoined["publications"] == [], rejoined
+    assert rejoined["epoch"] == after["epoch"] and rejoined["offset"] >= after["offset"], (after, rejoined)

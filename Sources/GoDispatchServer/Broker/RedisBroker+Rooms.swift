@@ -54,7 +54,7 @@ extension RedisBroker {
             guard state.rooms[room]?.isConfirmed == true else { return nil }
             let number = state.nextEcho
             state.nextEcho += 1
-            state.echoes[number] = wait
+            state.echoes[number] = (room, wait)
             return (number, state.identity)
         }
         guard let (number, name) = token else { return "-" }
@@ -68,7 +68,7 @@ extension RedisBroker {
         guard let hash = text.lastIndex(of: "#"), text[..<hash] == identity, let number = UInt64(text[text.index(after: hash)...]) else {
             return
         }
-        state.withLock { $0.echoes.removeValue(forKey: number) }?.end()
+        state.withLock { $0.echoes.removeValue(forKey: number) }?.wait.end()
     }
 
     public func awaitRoom(_ room: String, wait: BrokerWait) {
@@ -101,10 +101,14 @@ extension RedisBroker {
     }
 
     public func roomClosed(_ room: String) {
-        state.withLock { state in
+        // Publishes still waiting to come back to this room's members here: there are none left to get them.
+        let unwaited = state.withLock { state -> [BrokerWait] in
             state.rooms.removeValue(forKey: room)
             state.lastSeen.removeValue(forKey: room)
+            let numbers = state.echoes.filter { $0.value.room == room }.map(\.key)
+            return numbers.compactMap { state.echoes.removeValue(forKey: $0)?.wait }
         }
+        for wait in unwaited { wait.end() }
         presence.closed(room)
         _ = subscriber.unsubscribe(.channel(keys.room(room)))
     }

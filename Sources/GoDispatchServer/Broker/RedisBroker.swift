@@ -37,7 +37,7 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         var users: [String: UserSubscription] = [:]
         /// Publishes waiting to come back to this node (so its own members get a frame before the step
         /// that published it completes), by echo number.
-        var echoes: [UInt64: BrokerWait] = [:]
+        var echoes: [UInt64: (room: String, wait: BrokerWait)] = [:]
         var nextEcho: UInt64 = 1
         /// Commands sent and not yet answered by every node, by request id.
         var requests: [UInt64: PendingRequest] = [:]
@@ -180,7 +180,7 @@ public final class RedisBroker: Broker, @unchecked Sendable {
             // What was in flight on the lost connection will not come back.
             let lost = state.withLock { state in
                 defer { state.echoes = [:] }
-                return Array(state.echoes.values)
+                return state.echoes.values.map(\.wait)
             }
             for wait in lost {
                 wait.end(.unavailable("the pub/sub connection to Redis was lost before this node received its own publish back"))
