@@ -202,9 +202,26 @@ let package = Package(
             name: "GoDispatchRedisTests",
             dependencies: [
                 "GoDispatchRedis",
+                "GoDispatchTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        /// Issue 14's three-node suite: real `godispatch serve` processes sharing a real `redis-server`, real clients.
+        .testTarget(
+            name: "GoDispatchClusterTests",
+            dependencies: [
+                "GoDispatchClient",
+                "GoDispatchCore",
+                "GoDispatchLoadDriver",
+                "GoDispatchRedis",
+                "GoDispatchTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ] + kitTargets + bundled.map(\.target) + fixtures.map(\.target)

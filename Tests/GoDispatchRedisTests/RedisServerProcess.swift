@@ -1,5 +1,6 @@
 import Foundation
 import GoDispatchRedis
+import GoDispatchTestSupport
 import Logging
 import NIOCore
 import NIOPosix
@@ -66,8 +67,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Spawns redis-server with an empty signal mask and default handlers: a child inherits the spawning
-    /// thread's mask, and the test runner's threads block SIGTERM (which redis-server would then ignore).
+    /// Spawns redis-server (with an empty signal mask and default handlers: see `spawnQuietly`).
     private func launch() async throws {
         let executable = try Self.executable()
         let arguments =
@@ -75,26 +75,7 @@ final class RedisServerProcess: @unchecked Sendable {
                 executable, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--loglevel", "warning",
             ] + extraArguments
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, &argv, environ)
-        guard spawned == 0 else { throw Failure(description: "posix_spawn(\(executable)) failed: \(spawned)") }
+        let pid = try spawnQuietly(arguments)
         lock.withLock { self.pid = pid }
         try await waitUntilAnswering(pid)
     }
