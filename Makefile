@@ -3,16 +3,16 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence GoDispatchHistory
 
-.PHONY: build run demo install dist test test-python clean examples benchmarks bench bench-history bench-api fuzz test-tsan soak
+.PHONY: build run demo install dist test test-python clean examples benchmarks bench bench-history bench-api bench-cluster fuzz test-tsan soak
 
-## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak and
-## dist/bin/godispatch-bench-api) and dist/plugins/*.so
+## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak,
+## dist/bin/godispatch-bench-api and dist/bin/godispatch-bench-cluster) and dist/plugins/*.so
 build:
 	@test -d .build/release || echo "make build: the first release build compiles SwiftNIO, swift-crypto (BoringSSL), jwt-kit and the rest: about 6 minutes on 2 cores; later builds take seconds"
 	$(SWIFT) build -c release
 	@bin=$$($(SWIFT) build -c release --show-bin-path); \
 	rm -rf $(DIST); mkdir -p $(DIST)/bin $(DIST)/plugins; \
-	cp $$bin/godispatch $$bin/godispatch-soak $$bin/godispatch-bench-api $(DIST)/bin/; \
+	cp $$bin/godispatch $$bin/godispatch-soak $$bin/godispatch-bench-api $$bin/godispatch-bench-cluster $(DIST)/bin/; \
 	for p in $(BUNDLED_PLUGINS); do cp $$bin/lib$$p.so $(DIST)/plugins/; done; \
 	echo "built $(DIST)/bin/godispatch and $(DIST)/plugins: $$(ls $(DIST)/plugins | tr '\n' ' ')"
 
@@ -123,6 +123,22 @@ BENCH_API_SECONDS ?= 10
 BENCH_API_BATCH   ?= 100
 bench-api: build
 	$(DIST)/bin/godispatch-bench-api --members $(BENCH_API_MEMBERS) --seconds $(BENCH_API_SECONDS) --batch $(BENCH_API_BATCH)
+
+## bench-cluster: release build, then dist/bin/godispatch-bench-cluster: one redis-server (Debian's) and, in the same
+## run, one node on the memory broker, one node on Redis and two nodes sharing Redis, each with BENCH_CLUSTER_MEMBERS
+## members split over the nodes: scenario A (one room, max rate) and B (BENCH_CLUSTER_ROOMS rooms at BENCH_CLUSTER_RATE
+## publishes/s); prints a Markdown table: deliveries/s, server CPU per delivery (nodes + Redis), Redis commands per
+## publish, p50/p99/p99.9 (B: on the publisher's node and on the other), lost messages. About 2 minutes; NICE=-10 favours it.
+BENCH_CLUSTER_MEMBERS ?= 1000
+BENCH_CLUSTER_SECONDS ?= 10
+BENCH_CLUSTER_RATE    ?= 2000
+BENCH_CLUSTER_ROOMS   ?= 100
+BENCH_CLUSTER_PAYLOAD ?= 128
+bench-cluster: build
+	@command -v redis-server >/dev/null || { echo "make bench-cluster: redis-server not found (apt-get install redis-server)" >&2; exit 1; }
+	$(if $(NICE),nice -n $(NICE)) $(DIST)/bin/godispatch-bench-cluster --members $(BENCH_CLUSTER_MEMBERS) \
+		--seconds $(BENCH_CLUSTER_SECONDS) --rate $(BENCH_CLUSTER_RATE) --rooms $(BENCH_CLUSTER_ROOMS) \
+		--payload $(BENCH_CLUSTER_PAYLOAD) --redis-server "$$(command -v redis-server)" $(BENCH_CLUSTER_FLAGS)
 
 ## bench-history: what history costs fan-out: ../shared/bench/run-all.sh with two GoDispatch peers in one run,
 ## `godispatch` on Benchmarks/fanout.yaml and `godispatch-history` on Benchmarks/fanout-history.yaml (every room

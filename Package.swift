@@ -54,6 +54,7 @@ let package = Package(
         .executable(name: "godispatch", targets: ["godispatch"]),
         .executable(name: "godispatch-soak", targets: ["godispatch-soak"]),
         .executable(name: "godispatch-bench-api", targets: ["godispatch-bench-api"]),
+        .executable(name: "godispatch-bench-cluster", targets: ["godispatch-bench-cluster"]),
     ] + bundled.map(\.product) + fixtures.map(\.product),
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
@@ -158,6 +159,21 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        /// `make bench-cluster`: one node against two nodes sharing a `redis-server`, in one run.
+        .executableTarget(
+            name: "godispatch-bench-cluster",
+            dependencies: [
+                "GoDispatchLoadDriver",
+                "GoDispatchClient",
+                "GoDispatchRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .target(name: "GoDispatchTestSupport", dependencies: ["GoDispatchCore"], path: "Tests/GoDispatchTestSupport"),
