@@ -26,7 +26,15 @@ extension BackendCommands {
     public func join(
         user: String, room: String, connection: String? = nil, completion: @escaping @Sendable (Result<Int, BackendRefusal>) -> Void
     ) {
-        membership(.join(user: user, room: room, connection: connection), user: user, connection: connection, completion: completion) {
+        let services = self.services
+        let joined: @Sendable (Result<Int, BackendRefusal>) -> Void = { result in
+            // Frames published to the room must reach the members joined here once this answers.
+            guard case .success = result, services.broker.isClustered else { return completion(result) }
+            let subscribed = BrokerWait()
+            services.broker.awaitRoom(room, wait: subscribed)
+            subscribed.whenSettled { failure in completion(failure.map { .failure(.brokerUnavailable($0.description)) } ?? result) }
+        }
+        membership(.join(user: user, room: room, connection: connection), user: user, connection: connection, completion: joined) {
             () throws(BackendRefusal) -> Int in try join(user: user, room: room, connection: connection)
         }
     }
@@ -54,7 +62,7 @@ extension BackendCommands {
             here = 0
         }
         let command: ControlCommand =
-            connection.map { .disconnectConnection(connection: $0, code: code, reason: reason) }
+            connection.map { .disconnectConnection(connection: $0, code: code, reason: reason, user: user) }
             ?? .disconnectUser(user: user, code: code, reason: reason)
         everywhere(command, here: ControlTally(found: here > 0, count: here)) { result in
             switch result {

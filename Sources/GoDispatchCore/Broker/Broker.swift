@@ -50,8 +50,8 @@ public protocol BrokerPresence: Sendable {
 /// reaches another node still sends nothing.
 public protocol BrokerIdempotency: Sendable {
     /// Claims `key` for `room` for `window`: completes with nil when this call owns it (it publishes, then
-    /// ``record(room:key:result:window:)``), or with the result the first publish recorded (`{}` while that
-    /// one is still under way).
+    /// ``record(room:key:result:window:)``), or with the result the first publish recorded (empty while that
+    /// one is still under way: its outcome is not known yet).
     func claim(room: String, key: String, window: Duration, completion: @escaping @Sendable (Result<[UInt8]?, BrokerError>) -> Void)
     /// Keeps the result of the publish that claimed `key`.
     func record(room: String, key: String, result: [UInt8], window: Duration)
@@ -85,6 +85,10 @@ public protocol BrokerHistory: Sendable {
 
     /// Forgets every frame the room holds; its offset and epoch stay.
     func remove(room: String, completion: @escaping @Sendable (Result<Void, BrokerError>) -> Void)
+
+    /// A member here joined `room` at `position` (its `_joined`): frames after it are what this node must
+    /// catch up on should it miss some.
+    func noteJoined(room: String, at position: StreamPosition)
 }
 
 /// Told when this node's rooms come and go, so the broker listens only to rooms with members here.

@@ -7,8 +7,8 @@ public enum ControlCommand: Sendable, Equatable {
     case sendConnection(connection: String, frame: [UInt8])
     /// Close every connection of the user.
     case disconnectUser(user: String, code: UInt16, reason: String)
-    /// Close one connection.
-    case disconnectConnection(connection: String, code: UInt16, reason: String)
+    /// Close one connection (only if it belongs to `user`, when one is named).
+    case disconnectConnection(connection: String, code: UInt16, reason: String, user: String?)
     /// Change the user's live permissions.
     case setPermissions(user: String, BackendCommands.PermissionUpdate)
     /// Add the user's connections (or one of them) to a room.
@@ -41,11 +41,12 @@ extension ControlCommand {
             ]
         case .disconnectUser(let user, let code, let reason):
             fields = [("op", .string("disconnect_user")), ("user", .string(user)), ("code", .number("\(code)")), ("reason", .string(reason))]
-        case .disconnectConnection(let connection, let code, let reason):
+        case .disconnectConnection(let connection, let code, let reason, let user):
             fields = [
                 ("op", .string("disconnect_connection")), ("connection", .string(connection)), ("code", .number("\(code)")),
                 ("reason", .string(reason)),
             ]
+            if let user { fields.append(("user", .string(user))) }
         case .setPermissions(let user, let update):
             let (how, list): (String, [String]) =
                 switch update {
@@ -88,7 +89,7 @@ extension ControlCommand {
             self = .disconnectUser(user: user, code: code, reason: text("reason") ?? "")
         case "disconnect_connection":
             guard let connection = text("connection"), let code = code() else { return nil }
-            self = .disconnectConnection(connection: connection, code: code, reason: text("reason") ?? "")
+            self = .disconnectConnection(connection: connection, code: code, reason: text("reason") ?? "", user: text("user"))
         case "set_permissions":
             guard let user = text("user"), case .array(let items)? = fields.first(where: { $0.0 == "permissions" })?.1 else { return nil }
             let list = items.compactMap { item -> String? in

@@ -63,8 +63,10 @@ public struct LocalNode: Sendable {
         case .disconnectUser(let user, let code, let reason):
             guard services.state.user(id: user) != nil else { return .none }
             return ControlTally(found: true, count: (try? backend.disconnect(user: user, code: code, reason: reason)) ?? 0)
-        case .disconnectConnection(let id, let code, let reason):
-            guard let connection = services.state.connection(id: id), !connection.isClosed else { return .none }
+        case .disconnectConnection(let id, let code, let reason, let user):
+            guard let connection = services.state.connection(id: id), !connection.isClosed,
+                user == nil || connection.user.id == user
+            else { return .none }
             connection.transport.close(code: code, reason: reason)
             return ControlTally(found: true, count: 1)
         case .setPermissions(let user, let update):

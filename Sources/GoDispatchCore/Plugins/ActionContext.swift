@@ -246,6 +246,7 @@ struct ActionContext {
                         room: room, position: read.position, recovered: recovered, presence: services.presenceStateJSON(room: room),
                         ref: ref)
                     recovering.finish(connection: origin, room: room, joined: joined, top: read.position.offset)
+                    history.noteJoined(room: room, at: read.position)
                     wait.end()
                 case .failure(let failure):
                     recovering.finish(connection: origin, room: room, joined: nil, top: 0)
@@ -383,7 +384,7 @@ struct ActionContext {
         for connection in open { connection.transport.close(code: code, reason: reason) }
         switch target {
         case .connection(let id) where open.isEmpty:
-            everywhere(.disconnectConnection(connection: id, code: code, reason: reason), foundHere: false, requiresTarget: false)
+            everywhere(.disconnectConnection(connection: id, code: code, reason: reason, user: nil), foundHere: false, requiresTarget: false)
         case .connection: break
         case .user(let id):
             everywhere(.disconnectUser(user: id, code: code, reason: reason), foundHere: !open.isEmpty, requiresTarget: false)

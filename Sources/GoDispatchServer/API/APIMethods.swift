@@ -117,6 +117,12 @@ struct APIMethods: Sendable {
             switch claimed {
             case .failure(let error):
                 promise.succeed(.error(APIError(.brokerUnavailable(error.description))))
+            case .success(let recorded?) where recorded.isEmpty:
+                promise.succeed(
+                    .error(
+                        APIError(
+                            .internalError, "a publish with this idempotency_key is still under way on a node; retry in a moment",
+                            reason: "in_progress")))
             case .success(let recorded?):
                 promise.succeed(.result(recorded))
             case .success(nil):

@@ -27,12 +27,15 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
     }
 
     private let mirrors = Locked<[String: Mirror]>([:])
+    /// This node's own entries per room (connection → user, info): what it re-asserts after an outage.
+    private let local = Locked<[String: [String: (user: String, info: [UInt8]?)]]>([:])
     private let diffs = Locked<PresenceBroadcaster?>(nil)
     weak var broker: RedisBroker?
 
     // MARK: PresenceStore (the state core calls these under its rooms lock)
 
     func add(room: String, mode: PresenceMode, user: String, connection: String, info: [UInt8]?) -> PresenceChange? {
+        local.withLock { $0[room, default: [:]][connection] = (user, info) }
         let change = mirrors.withLock { mirrors -> PresenceChange? in
             var mirror = mirrors[room] ?? Mirror(presence: RoomPresence(mode: mode))
             defer { mirrors[room] = mirror }
@@ -47,6 +50,10 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
     }
 
     func remove(room: String, user: String, connection: String) -> PresenceChange? {
+        local.withLock { local in
+            local[room]?.removeValue(forKey: connection)
+            if local[room]?.isEmpty == true { local.removeValue(forKey: room) }
+        }
         let change = mirrors.withLock { mirrors -> PresenceChange? in
             guard var mirror = mirrors[room] else { return nil }
             defer { mirrors[room] = mirror }
@@ -82,6 +89,47 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
         mirrors.withLock { _ = $0.removeValue(forKey: room) }
     }
 
+    /// This node's own entries, by room (to publish again after an outage).
+    var localEntries: [String: [Entry]] {
+        local.withLock { local in
+            local.mapValues { entries in entries.map { Entry.add(connection: $0.key, user: $0.value.user, info: $0.value.info) } }
+        }
+    }
+
+    /// The rooms mirrored here.
+    var mirroredRooms: [String] { mirrors.withLock { Array($0.keys) } }
+
+    /// Starts reloading `room` (after an outage: changes other nodes made meanwhile were missed): changes
+    /// are held until ``reload(room:from:node:)``.
+    func beginReload(_ room: String) {
+        mirrors.withLock { mirrors in
+            guard var mirror = mirrors[room], !mirror.loading else { return }
+            mirror.loading = true
+            mirror.held = []
+            mirrors[room] = mirror
+        }
+    }
+
+    /// Rebuilds `room`'s mirror from Redis (plus this node's own entries and the changes held), telling
+    /// this node's members who joined and left while it was cut off.
+    /// With `entries` nil (Redis could not be read) the mirror goes on from what it had, plus what was held.
+    func reload(room: String, from entries: [Entry]?, node: LocalNode) {
+        let own = local.withLock { $0[room] ?? [:] }
+        let changes = mirrors.withLock { mirrors -> [PresenceChange] in
+            guard let old = mirrors[room], old.loading else { return [] }
+            var presence = entries == nil ? old.presence : RoomPresence(mode: old.presence.mode)
+            for entry in (entries ?? []) + own.map({ Entry.add(connection: $0.key, user: $0.value.user, info: $0.value.info) }) + old.held {
+                Self.apply(entry, to: &presence)
+            }
+            mirrors[room] = Mirror(presence: presence, loading: false)
+            let before = Set(old.presence.users.keys)
+            let after = Set(presence.users.keys)
+            return before.subtracting(after).sorted().map { PresenceChange.left(user: $0, info: old.presence.users[$0]?.info) }
+                + after.subtracting(before).sorted().map { PresenceChange.joined(user: $0, info: presence.users[$0]?.info) }
+        }
+        for change in changes { announce(change, room: room, node: node) }
+    }
+
     /// The room's hash, read after the subscription was confirmed: the mirror starts from it, then the
     /// changes held meanwhile are replayed (adding what is there and removing what is not are no-ops).
     func load(room: String, from entries: [Entry]) {
@@ -94,8 +142,12 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
         }
     }
 
-    /// A change published by a node (this one included: its own are already applied and change nothing).
-    func received(_ entry: Entry, room: String, node: LocalNode) {
+    /// A change published by another node (this node's own are applied when they happen: its mirror is the
+    /// authority on its own connections, so their echoes, and removals another node makes of them, are
+    /// ignored).
+    func received(_ entry: Entry, from origin: String?, room: String, node: LocalNode, identity: String) {
+        if origin == identity { return }
+        if case .remove(let connection, _) = entry, local.withLock({ $0[room]?[connection] != nil }) { return }
         let change = mirrors.withLock { mirrors -> PresenceChange? in
             guard var mirror = mirrors[room] else { return nil }
             defer { mirrors[room] = mirror }
@@ -106,6 +158,11 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
             return Self.apply(entry, to: &mirror.presence)
         }
         guard let change else { return }
+        announce(change, room: room, node: node)
+    }
+
+    /// Tells this node's members of `room` about a change (coalesced into `_presence` diffs).
+    private func announce(_ change: PresenceChange, room: String, node: LocalNode) {
         let services = node.services
         guard let rule = services.state.rule(ofRoom: room), let member = services.state.members(ofRoom: room).first else { return }
         let broadcaster = diffs.withLock { diffs in
@@ -125,8 +182,8 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
 }
 
 extension ClusterPresence.Entry {
-    /// The change as it travels on a room's channel: `!\n{"op":"+"|"-","c":…,"u":…,"i":…}`.
-    var message: [UInt8] {
+    /// The change as it travels on a room's channel: `!\n{"op":"+"|"-","c":…,"u":…,"i":…,"n":node}`.
+    func message(node: String) -> [UInt8] {
         var fields: [(String, JSONValue)]
         switch self {
         case .add(let connection, let user, let info):
@@ -135,13 +192,19 @@ extension ClusterPresence.Entry {
         case .remove(let connection, let user):
             fields = [("op", .string("-")), ("c", .string(connection)), ("u", .string(user))]
         }
+        fields.append(("n", .string(node)))
         return Array("!\n".utf8) + Array(JSONValue.object(fields).jsonText.utf8)
     }
 
-    /// Reads a change from its JSON (after the `!` line); nil when malformed.
-    init?(json: some Collection<UInt8>) {
-        guard let value = JSONValue(json: Array(json)), case .string(let op)? = value["op"], case .string(let connection)? = value["c"],
-            case .string(let user)? = value["u"]
+    /// Reads a change from its JSON (after the `!` line), with the node that made it; nil when malformed.
+    static func parse(_ json: some Collection<UInt8>) -> (entry: Self, node: String?)? {
+        guard let value = JSONValue(json: Array(json)), let entry = Self(value) else { return nil }
+        guard case .string(let node)? = value["n"] else { return (entry, nil) }
+        return (entry, node)
+    }
+
+    private init?(_ value: JSONValue) {
+        guard case .string(let op)? = value["op"], case .string(let connection)? = value["c"], case .string(let user)? = value["u"]
         else { return nil }
         switch op {
         case "+": self = .add(connection: connection, user: user, info: value["i"].map { Array($0.jsonText.utf8) })

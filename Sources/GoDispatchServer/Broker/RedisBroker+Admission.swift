@@ -66,7 +66,7 @@ extension RedisBroker {
             reply = try await RedisScripts.admit.run(
                 on: commands, keys: [keys.connections(of: user)],
                 arguments: [
-                    .integer(limit), .string(strategy.rawValue), .string(member), .integer(0), .integer(graceMs),
+                    .integer(limit), .string(strategy.rawValue), .string(member), .integer(knowsLiveNodes ? 1 : 0), .integer(graceMs),
                     .string(liveNodeNames.joined(separator: "\n")),
                 ]
             ).get()
@@ -97,7 +97,7 @@ extension RedisBroker {
         for member in members {
             guard let bar = member.firstIndex(of: "|") else { continue }
             let (id, owner) = (String(member[..<bar]), String(member[member.index(after: bar)...]))
-            let command = ControlCommand.disconnectConnection(connection: id, code: 4001, reason: reason)
+            let command = ControlCommand.disconnectConnection(connection: id, code: 4001, reason: reason, user: user)
             if owner == name {
                 if let node { _ = apply(command, on: node) }
             } else {

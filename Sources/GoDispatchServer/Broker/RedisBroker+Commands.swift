@@ -80,7 +80,12 @@ extension RedisBroker {
             settle(id) { $0.answered += 1 }
             return
         }
-        guard let node, let command = ControlCommand(json: view[(newline + 1)...]) else {
+        guard let node else {
+            logger.notice("a cluster command arrived while this node is closing; ignored", metadata: ["from": "\(sender)"])
+            answer(id, to: sender, .none)
+            return
+        }
+        guard let command = ControlCommand(json: view[(newline + 1)...]) else {
             logger.warning("malformed cluster command ignored", metadata: ["from": "\(sender)"])
             answer(id, to: sender, .none)
             return
@@ -98,17 +103,17 @@ extension RedisBroker {
     /// Applies a command here. A `disconnect_connection` for a connection still being admitted here (its
     /// slot was cycled out by another node's admission before it was registered) closes it once it is.
     func apply(_ command: ControlCommand, on node: LocalNode) -> ControlTally {
-        let tally = node.apply(command)
-        guard !tally.found, case .disconnectConnection(let id, let code, let reason) = command else { return tally }
-        let early = state.withLock { state -> Bool in
+        guard case .disconnectConnection(let id, let code, let reason, _) = command else { return node.apply(command) }
+        // Recorded first: a connection that registers after this is closed by `connectionOpened`, one that
+        // registered before is found by `apply`.
+        let admitting = state.withLock { state -> Bool in
             guard state.admitting.contains(id) else { return false }
             state.closedEarly[id] = (code, reason)
             return true
         }
-        guard early else { return tally }
-        // Registered meanwhile? Then it is there now.
-        let again = node.apply(command)
-        if again.found { state.withLock { _ = $0.closedEarly.removeValue(forKey: id) } }
+        let tally = node.apply(command)
+        guard admitting else { return tally }
+        if tally.found { state.withLock { _ = $0.closedEarly.removeValue(forKey: id) } }
         return ControlTally(found: true, count: 1)
     }
 

@@ -21,7 +21,7 @@ extension RedisBroker: BrokerHistory {
             on: commands, keys: [keys.history(room), keys.historyMeta(room)],
             arguments: [
                 .string(keys.room(room)), .string(excluding?.id ?? "-"), .bytes(frame.bytes), .integer(max(1, history.size)),
-                .integer(Self.milliseconds(history.ttl)), .string(StreamPosition.makeEpoch()), .string(echo),
+                .integer(Self.milliseconds(history.ttl)), .string(StreamPosition.makeEpoch()), .string(echo.token),
             ]
         ).whenComplete { result in
             switch result {
@@ -32,6 +32,7 @@ extension RedisBroker: BrokerHistory {
                 }
                 wait?.end()
             case .failure(let error):
+                self.forgetEcho(echo.number)
                 let delivered = here.publish(frame, toRoom: room, excluding: excluding?.id).recipients
                 self.logger.warning("room publish with history failed", metadata: ["room": "\(room)", "error": "\(error)"])
                 wait?.end(
@@ -73,6 +74,13 @@ extension RedisBroker: BrokerHistory {
             case .failure(let error):
                 completion(.failure(.unavailable("Redis failed to read the room's history: \(error)")))
             }
+        }
+    }
+
+    public func noteJoined(room: String, at position: StreamPosition) {
+        state.withLock { state in
+            if let seen = state.lastSeen[room], seen.epoch == position.epoch, seen.offset >= position.offset { return }
+            state.lastSeen[room] = position
         }
     }
 

@@ -18,8 +18,9 @@ extension RedisBroker: BrokerIdempotency {
             case .success(let reply):
                 let items = reply.array ?? []
                 guard items.first?.int == 0 else { return completion(.success(nil)) }
+                // Empty: the first publish with this key is still under way.
                 let recorded = items.count > 1 ? items[1].string ?? "" : ""
-                completion(.success(Array((recorded.isEmpty ? "{}" : recorded).utf8)))
+                completion(.success(Array(recorded.utf8)))
             case .failure(let error):
                 completion(.failure(.unavailable("Redis failed to check the idempotency key: \(error)")))
             }

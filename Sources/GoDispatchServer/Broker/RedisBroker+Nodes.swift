@@ -48,7 +48,10 @@ extension RedisBroker {
                     let text = items[index + 1].string ?? "{}"
                     nodes.append((name, JSONValue(json: Array(text.utf8)) ?? .object([("name", .string(name))])))
                 }
-                self.state.withLock { $0.nodes = nodes }
+                self.state.withLock {
+                    $0.nodes = nodes
+                    $0.heardNodes = true
+                }
                 for identity in dead {
                     self.logger.warning("a node stopped sending heartbeats: its presence entries are removed", metadata: ["node": "\(identity)"])
                     self.removeEntries(of: identity)
@@ -58,6 +61,9 @@ extension RedisBroker {
             }
         }
     }
+
+    /// Whether a heartbeat has listed the live nodes (until then nobody's connection slots are dropped).
+    var knowsLiveNodes: Bool { state.withLock { $0.heardNodes } }
 
     /// The names of the nodes the last heartbeat saw alive (this one always included).
     var liveNodeNames: [String] {

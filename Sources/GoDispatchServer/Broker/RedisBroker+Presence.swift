@@ -29,7 +29,7 @@ extension RedisBroker: BrokerPresence {
         }
         RedisScripts.presenceChange.run(
             on: commands, keys: [keys.presence(room)],
-            arguments: [.string(connection), .string(value), .string(keys.room(room)), .bytes(entry.message)]
+            arguments: [.string(connection), .string(value), .string(keys.room(room)), .bytes(entry.message(node: identity))]
         ).whenFailure { [logger] error in
             // Redis down: the entry is missing (or stale) in Redis until the connection's next change; this
             // node's own mirror is right, and the others catch up when they reload the room.
@@ -52,9 +52,24 @@ extension RedisBroker: BrokerPresence {
         }
     }
 
-    /// Starts this node's mirror of `room` from Redis (after its subscription is confirmed).
+    /// Starts this node's mirror of `room` from Redis (after its subscription is confirmed); a read that
+    /// fails is tried again every 200 ms while the room has members here.
     func loadPresence(room: String) -> EventLoopFuture<Void> {
-        readPresence(room: room).map { [presence] entries in presence.load(room: room, from: entries) }
+        let promise = commands.eventLoop.makePromise(of: Void.self)
+        func attempt() {
+            readPresence(room: room).whenComplete { [self] result in
+                switch result {
+                case .success(let entries):
+                    presence.load(room: room, from: entries)
+                    promise.succeed()
+                case .failure:
+                    guard state.withLock({ $0.rooms[room] != nil && !$0.closed }) else { return promise.succeed() }
+                    commands.eventLoop.scheduleTask(in: .milliseconds(200)) { attempt() }
+                }
+            }
+        }
+        attempt()
+        return promise.futureResult
     }
 
     public func read(room: String, mode: PresenceMode, completion: @escaping @Sendable (Result<RoomPresence, BrokerError>) -> Void) {
@@ -91,7 +106,29 @@ extension RedisBroker: BrokerPresence {
 
     /// A presence change on a room's channel.
     func receivedPresence(_ json: some Collection<UInt8>, room: String) {
-        guard let entry = ClusterPresence.Entry(json: json), let node = state.withLock({ $0.node }) else { return }
-        presence.received(entry, room: room, node: node)
+        guard let (entry, origin) = ClusterPresence.Entry.parse(json), let (node, identity) = state.withLock({ state in state.node.map { ($0, state.identity) } })
+        else { return }
+        presence.received(entry, from: origin, room: room, node: node, identity: identity)
+    }
+
+    /// After an outage: this node's own entries go to Redis again (another node may have taken them for a
+    /// dead node's, or a restarted Redis lost them), and every mirror reloads, so members hear who came and
+    /// went meanwhile.
+    func refreshPresence() {
+        guard let node = state.withLock({ $0.node }) else { return }
+        for (room, entries) in presence.localEntries {
+            for entry in entries { publishPresence(room: room, entry) }
+        }
+        for room in presence.mirroredRooms {
+            presence.beginReload(room)
+            readPresence(room: room).whenComplete { [presence, logger] result in
+                switch result {
+                case .success(let entries): presence.reload(room: room, from: entries, node: node)
+                case .failure(let error):
+                    logger.warning("a presence mirror could not be reloaded", metadata: ["room": "\(room)", "error": "\(error)"])
+                    presence.reload(room: room, from: nil, node: node)
+                }
+            }
+        }
     }
 }

@@ -24,7 +24,8 @@ extension RedisBroker {
         payload.reserveCapacity(frame.bytes.count + 64)
         payload.writeString(excluding?.id ?? "-")
         payload.writeString(" - ")
-        payload.writeString(echo(for: wait, room: room, recipients: recipients))
+        let echo = echo(for: wait, room: room, recipients: recipients)
+        payload.writeString(echo.token)
         payload.writeInteger(UInt8(ascii: "\n"))
         payload.writeBytes(frame.bytes)
         wait?.begin()
@@ -34,6 +35,7 @@ extension RedisBroker {
                 wait?.end()
             case .failure(let error):
                 // Nobody, this node included, will get it back from Redis: deliver here now.
+                self.forgetEcho(echo.number)
                 let delivered = here.publish(frame, toRoom: room, excluding: excluding?.id).recipients
                 self.logger.warning("room publish failed", metadata: ["room": "\(room)", "error": "\(error)"])
                 wait?.end(
@@ -48,18 +50,24 @@ extension RedisBroker {
     /// The echo token of a publish: `<node>#<n>` when the step must also wait for the frame to come back to
     /// this node's `recipients` members (so they get it before anything the pipeline sends next), else `-`
     /// (no members here, or the room's subscription is not confirmed yet, so it may not come back).
-    func echo(for wait: BrokerWait?, room: String, recipients: Int) -> String {
-        guard let wait, recipients > 0 else { return "-" }
+    func echo(for wait: BrokerWait?, room: String, recipients: Int) -> (token: String, number: UInt64?) {
+        guard let wait, recipients > 0 else { return ("-", nil) }
         let token = state.withLock { state -> (UInt64, String)? in
-            guard state.rooms[room]?.isConfirmed == true else { return nil }
+            guard state.subscriberUp, state.rooms[room]?.isConfirmed == true else { return nil }
             let number = state.nextEcho
             state.nextEcho += 1
             state.echoes[number] = (room, wait)
             return (number, state.identity)
         }
-        guard let (number, name) = token else { return "-" }
+        guard let (number, name) = token else { return ("-", nil) }
         wait.begin()
-        return "\(name)#\(number)"
+        return ("\(name)#\(number)", number)
+    }
+
+    /// A publish that failed will not come back: its echo wait ends.
+    func forgetEcho(_ number: UInt64?) {
+        guard let number else { return }
+        state.withLock { $0.echoes.removeValue(forKey: number) }?.wait.end()
     }
 
     /// A publish of this node came back: its step may go on.
@@ -120,15 +128,21 @@ extension RedisBroker {
     /// room's position, and should refetch.
     func catchUp() {
         guard let node = state.withLock({ $0.node }) else { return }
-        let seen = state.withLock { state in state.lastSeen.filter { state.rooms[$0.key] != nil } }
+        let seen = state.withLock { state -> [String: StreamPosition] in
+            defer { state.catchUpFrom = nil }
+            return (state.catchUpFrom ?? state.lastSeen).filter { state.rooms[$0.key] != nil }
+        }
         let services = node.services
         for (room, last) in seen {
             guard let rule = node.historyRule(ofRoom: room) else { continue }
-            services.recovering.beginRoom(room)
+            services.recovering.beginRoom(room)  // (held since the pub/sub connection came back)
             read(room: room, rule: rule, since: last.offset, limit: max(0, rule.recoveryMax) + 1, reverse: false) { [self] result in
                 var catchUp: [OutboundFrame]
                 var top: UInt64 = 0
                 switch result {
+                case .success(let read) where read.position == last:
+                    top = read.position.offset
+                    catchUp = []  // nothing was published meanwhile
                 case .success(let read):
                     top = read.position.offset
                     if let missed = rule.recovery ? rule.recoverable(since: last, position: read.position, after: read.publications[...]) : nil {
@@ -146,6 +160,17 @@ extension RedisBroker {
                     room, catchUp: catchUp, top: top, members: { services.state.members(ofRoom: room) }, fanOut: services.fanOut)
             }
         }
+    }
+
+    /// The pub/sub connection is back after an outage but the catch-up waits for the command connection:
+    /// live frames of the rooms to catch up are held from now on, so none goes out before what was missed.
+    func holdRoomsToCatchUp() {
+        let (rooms, node) = state.withLock { state -> ([String], LocalNode?) in
+            guard state.missedFrames, let from = state.catchUpFrom else { return ([], nil) }
+            return (from.keys.filter { state.rooms[$0] != nil }, state.node)
+        }
+        guard let node else { return }
+        for room in rooms where node.historyRule(ofRoom: room) != nil { node.services.recovering.beginRoom(room) }
     }
 
     /// `{"event":"_recover","target":room,"payload":{"recovered":false,"offset","epoch"}}`: frames of the

@@ -47,10 +47,15 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         var subscriberUp = false
         /// The newest position of each room with history this node delivered (to catch up after an outage).
         var lastSeen: [String: StreamPosition] = [:]
+        /// Frozen when the pub/sub connection drops: where each room's catch-up starts (live frames that
+        /// arrive before the catch-up must not move it).
+        var catchUpFrom: [String: StreamPosition]?
         /// Whether the subscriber has been up once, and whether it went down since (frames were missed
         /// until the next time everything is up).
         var subscriberWasUp = false
         var missedFrames = false
+        /// Whether a heartbeat has succeeded (the node list below is real).
+        var heardNodes = false
         /// Live nodes as the last heartbeat saw them: name and description.
         var nodes: [(name: String, description: JSONValue)] = []
         /// Connections admitted here and not registered yet, and those of them a `cycle` elsewhere closed
@@ -153,7 +158,19 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         }
         await subscriber.close()
         await commands.close()
-        state.withLock { $0.node = nil }
+        let (requests, echoes) = state.withLock { state in
+            defer {
+                state.node = nil
+                state.requests = [:]
+                state.echoes = [:]
+            }
+            return (Array(state.requests.values), state.echoes.values.map(\.wait))
+        }
+        for request in requests {
+            request.timeout.cancel()
+            request.completion(.failure(.unavailable("the node is shutting down")))
+        }
+        for wait in echoes { wait.end(.unavailable("the node is shutting down")) }
     }
 
     /// A connection came up (the subscriber: with every subscription confirmed) or went down. When both
@@ -164,7 +181,10 @@ public final class RedisBroker: Broker, @unchecked Sendable {
             if let commandsUp { state.commandsUp = commandsUp }
             if let subscriberUp {
                 state.subscriberUp = subscriberUp
-                if !subscriberUp, state.subscriberWasUp { state.missedFrames = true }
+                if !subscriberUp, state.subscriberWasUp {
+                    state.missedFrames = true
+                    if state.catchUpFrom == nil { state.catchUpFrom = state.lastSeen }
+                }
                 if subscriberUp { state.subscriberWasUp = true }
             }
             let now = state.commandsUp && state.subscriberUp
@@ -175,11 +195,16 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         if let available = changed {
             Self.announce(available, listeners: availabilityListeners, logger: logger, what: subscriberUp == nil ? "commands" : "pub/sub")
         }
+        if subscriberUp == true { holdRoomsToCatchUp() }
         if commandsUp == true {
             for script in RedisScripts.all { _ = commands.send(RedisCommand(["SCRIPT", "LOAD", .string(script.source)])) }
+            beat()  // the node list at once, not a heartbeat later
         }
         if changed == true { releaseLeftoverSlots() }
-        if outageEnded { catchUp() }
+        if outageEnded {
+            catchUp()
+            refreshPresence()
+        }
         if subscriberUp == false {
             // What was in flight on the lost connection will not come back.
             let lost = state.withLock { state in

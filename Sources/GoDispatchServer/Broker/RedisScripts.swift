@@ -9,16 +9,23 @@ enum RedisScripts {
     }
 
     /// A node's heartbeat: records it alive (Redis' own clock, so nodes' clocks never matter), drops nodes
-    /// silent for longer than ARGV[3] ms, and returns how many it dropped, their names, then every live
-    /// node as name, description pairs (only this call reports a dropped node: it cleans up after it).
+    /// silent for longer than ARGV[3] ms — unless this node itself was (a Redis outage silences everyone) —
+    /// and returns how many it dropped, their names, then every live node as name, description pairs (only
+    /// this call reports a dropped node: it cleans up after it).
     /// KEYS: nodes hash, nodes-alive zset. ARGV: name, description JSON, silence limit (ms).
     static let heartbeat = RedisScript(
         """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local previous = redis.call('ZSCORE', KEYS[2], ARGV[1])
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
         redis.call('ZADD', KEYS[2], now, ARGV[1])
-        local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[3])))
+        -- Back from an outage of its own (or the first beat): the others may have been cut off as well,
+        -- so nobody is judged by silence until they have had a heartbeat's chance to report.
+        local dead = {}
+        if previous and tonumber(previous) >= now - tonumber(ARGV[3]) then
+          dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[3])))
+        end
         local out = {#dead}
         for _, name in ipairs(dead) do
           redis.call('HDEL', KEYS[1], name)
@@ -43,7 +50,10 @@ enum RedisScripts {
         """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        redis.call('HSETNX', KEYS[2], 'epoch', ARGV[6])
+        if redis.call('HSETNX', KEYS[2], 'epoch', ARGV[6]) == 1 then
+          -- A new epoch: whatever a stream still holds belongs to a lost one.
+          redis.call('DEL', KEYS[1])
+        end
         local epoch = redis.call('HGET', KEYS[2], 'epoch')
         local top = redis.call('HINCRBY', KEYS[2], 'top', 1)
         local frame = string.sub(ARGV[3], 1, -2) .. ',"offset":' .. top .. ',"epoch":"' .. epoch .. '"}'
@@ -64,6 +74,7 @@ enum RedisScripts {
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         if redis.call('HSETNX', KEYS[2], 'epoch', ARGV[1]) == 1 then
           redis.call('PEXPIRE', KEYS[2], ARGV[2])
+          redis.call('DEL', KEYS[1])
         end
         local epoch = redis.call('HGET', KEYS[2], 'epoch')
         local top = tonumber(redis.call('HGET', KEYS[2], 'top') or '0')
@@ -81,20 +92,20 @@ enum RedisScripts {
             entries = redis.call('XREVRANGE', KEYS[1], hi, '-')
           end
         else
+          -- Expired entries come first: read them all (a stream holds at most `size`), then count.
           local lo = '-'
           if since >= 0 then lo = '(' .. since .. '-0' end
-          if limit > 0 then
-            entries = redis.call('XRANGE', KEYS[1], lo, '+', 'COUNT', limit)
-          else
-            entries = redis.call('XRANGE', KEYS[1], lo, '+')
-          end
+          entries = redis.call('XRANGE', KEYS[1], lo, '+')
         end
         local oldest = now - tonumber(ARGV[2])
+        local taken = 0
         for _, entry in ipairs(entries) do
           local fields = entry[2]
           if tonumber(fields[2]) > oldest then
             table.insert(out, tonumber(string.match(entry[1], '^(%d+)')))
             table.insert(out, fields[4])
+            taken = taken + 1
+            if limit > 0 and taken >= limit then break end
           end
         end
         return out
@@ -132,7 +143,7 @@ enum RedisScripts {
           local ok, entry = pcall(cjson.decode, all[i + 1])
           if ok and entry.n == ARGV[1] then
             redis.call('HDEL', KEYS[1], all[i])
-            redis.call('PUBLISH', ARGV[2], '!\\n' .. cjson.encode({op = '-', c = all[i], u = entry.u}))
+            redis.call('PUBLISH', ARGV[2], '!\\n' .. cjson.encode({op = '-', c = all[i], u = entry.u, n = ARGV[1]}))
             removed = removed + 1
           end
         end
@@ -143,8 +154,8 @@ enum RedisScripts {
     /// Entries of nodes not in ARGV[6] (the live nodes, newline-separated) older than ARGV[5] ms are a
     /// crashed node's and are dropped first. Returns `{1}` (admitted), `{0}` (refused: `reject`), or
     /// `{2, evicted...}` (admitted, `cycle`: the oldest entries, removed, whose connections must close).
-    /// KEYS: the user's connections zset. ARGV: limit, strategy, member (`<id>|<node>`), unused, grace (ms),
-    /// live nodes.
+    /// KEYS: the user's connections zset. ARGV: limit, strategy, member (`<id>|<node>`), `1` when the live
+    /// nodes are known (a heartbeat listed them; else nothing is dropped), grace (ms), live nodes.
     static let admit = RedisScript(
         """
         local t = redis.call('TIME')
@@ -157,7 +168,7 @@ enum RedisScripts {
         for i = 1, #all, 2 do
           local member, since = all[i], tonumber(all[i + 1])
           local node = string.match(member, '|(.*)$')
-          if node and not live[node] and since < now - grace then
+          if ARGV[4] == '1' and node and not live[node] and since < now - grace then
             redis.call('ZREM', KEYS[1], member)
           else
             table.insert(kept, member)
