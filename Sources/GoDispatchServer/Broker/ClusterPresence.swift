@@ -18,7 +18,11 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
         /// Until the hash has been read: changes are held, not applied.
         var loading = true
         var held: [Entry] = []
+        /// Which opening of the room this mirror belongs to (a load for an earlier one is stale).
+        var generation = 0
     }
+
+    private let generations = Locked(0)
 
     /// One change of a room's presence.
     enum Entry: Sendable {
@@ -78,10 +82,16 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
 
     /// This node got members in `room` (which keeps presence `mode`): its changes are held until
     /// ``load(room:from:)``.
-    func opened(_ room: String, mode: PresenceMode) {
-        mirrors.withLock { mirrors in
-            if mirrors[room] == nil { mirrors[room] = Mirror(presence: RoomPresence(mode: mode)) }
+    /// Returns the mirror's generation, which its load must name.
+    func opened(_ room: String, mode: PresenceMode) -> Int {
+        let generation = generations.withLock { value -> Int in
+            value += 1
+            return value
         }
+        mirrors.withLock { mirrors in
+            mirrors[room] = Mirror(presence: RoomPresence(mode: mode), generation: generation)
+        }
+        return generation
     }
 
     /// This node has no members left in `room`: it stops mirroring it.
@@ -121,7 +131,7 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
             for entry in (entries ?? []) + own.map({ Entry.add(connection: $0.key, user: $0.value.user, info: $0.value.info) }) + old.held {
                 Self.apply(entry, to: &presence)
             }
-            mirrors[room] = Mirror(presence: presence, loading: false)
+            mirrors[room] = Mirror(presence: presence, loading: false, generation: old.generation)
             let before = Set(old.presence.users.keys)
             let after = Set(presence.users.keys)
             return before.subtracting(after).sorted().map { PresenceChange.left(user: $0, info: old.presence.users[$0]?.info) }
@@ -132,12 +142,12 @@ final class ClusterPresence: PresenceStore, @unchecked Sendable {
 
     /// The room's hash, read after the subscription was confirmed: the mirror starts from it, then the
     /// changes held meanwhile are replayed (adding what is there and removing what is not are no-ops).
-    func load(room: String, from entries: [Entry]) {
+    func load(room: String, generation: Int, from entries: [Entry]) {
         mirrors.withLock { mirrors in
-            guard var mirror = mirrors[room], mirror.loading else { return }
+            guard var mirror = mirrors[room], mirror.loading, mirror.generation == generation else { return }
             var presence = RoomPresence(mode: mirror.presence.mode)
             for entry in entries + mirror.held { Self.apply(entry, to: &presence) }
-            mirror = Mirror(presence: presence, loading: false)
+            mirror = Mirror(presence: presence, loading: false, generation: generation)
             mirrors[room] = mirror
         }
     }

@@ -47,7 +47,12 @@ extension RedisBroker {
 
     private func admitHolding(user: String, connection id: String, limit: Int?, strategy: ConnectionLimitStrategy) async -> Admission {
         do {
-            try await holdUser(user).get()
+            // Redis lost meanwhile: the subscription waits for its return; the connection waits 5 s at most.
+            let promise = commands.eventLoop.makePromise(of: Void.self)
+            holdUser(user).cascade(to: promise)
+            let deadline = commands.eventLoop.scheduleTask(in: .seconds(5)) { promise.fail(RedisError.notConnected) }
+            defer { deadline.cancel() }
+            try await promise.futureResult.get()
         } catch {
             releaseUser(user)
             return .unavailable("subscribing to the user's channel failed: \(error)")

@@ -54,13 +54,13 @@ extension RedisBroker: BrokerPresence {
 
     /// Starts this node's mirror of `room` from Redis (after its subscription is confirmed); a read that
     /// fails is tried again every 200 ms while the room has members here.
-    func loadPresence(room: String) -> EventLoopFuture<Void> {
+    func loadPresence(room: String, generation: Int) -> EventLoopFuture<Void> {
         let promise = commands.eventLoop.makePromise(of: Void.self)
         func attempt() {
             readPresence(room: room).whenComplete { [self] result in
                 switch result {
                 case .success(let entries):
-                    presence.load(room: room, from: entries)
+                    presence.load(room: room, generation: generation, from: entries)
                     promise.succeed()
                 case .failure:
                     guard state.withLock({ $0.rooms[room] != nil && !$0.closed }) else { return promise.succeed() }

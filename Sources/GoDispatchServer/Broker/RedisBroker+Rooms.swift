@@ -102,8 +102,8 @@ extension RedisBroker {
         var confirmation = subscriber.subscribe(.channel(keys.room(room)))
         // A room with presence is ready once this node's mirror of it is loaded too.
         if let node = state.withLock({ $0.node }), let mode = node.services.roomRules.rules.rule(for: room)?.presence, mode != .off {
-            presence.opened(room, mode: mode)
-            confirmation = confirmation.flatMap { [self] in loadPresence(room: room) }
+            let generation = presence.opened(room, mode: mode)
+            confirmation = confirmation.flatMap { [self] in loadPresence(room: room, generation: generation) }
         }
         state.withLock { $0.rooms[room] = RoomSubscription(confirmation) }
     }
