@@ -8,6 +8,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -248,3 +249,59 @@ def test_flushall_starts_a_new_epoch_and_never_replays_wrongly(three_nodes):
         rejoined = join(subscriber, room, since={"offset": before["offset"], "epoch": first["epoch"]})
     assert rejoined["recovered"] is False and rejoined["publications"] == [], rejoined
     assert rejoined["epoch"] == after["epoch"] and rejoined["offset"] >= after["offset"], (after, rejoined)
+
+
+def pubsub_connections_of(process, redis_port, client):
+    """The Redis client ids of `process`'s pub/sub connections (its subscriber), found through the socket
+    table (`ss`) and CLIENT LIST."""
+    table = subprocess.run(["ss", "-tnpH", "dst", f"127.0.0.1:{redis_port}"], capture_output=True, text=True).stdout
+    ports = {line.split()[3].rsplit(":", 1)[1] for line in table.splitlines() if f"pid={process.pid}," in line}
+    return [c["id"] for c in client.client_list(_type="pubsub") if c["addr"].rsplit(":", 1)[1] in ports]
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
+def test_a_node_whose_pubsub_connection_drops_catches_its_rooms_up_in_order(three_nodes, redis_server):
+    (n1, n2, _), client = three_nodes
+    redis_port, _ = redis_server
+    room = "chat:outage"
+    total = 300
+    with n1.connect("pub", perms=["chat:write"]) as publisher, n2.connect("sub") as subscriber:
+        join(publisher, room)
+        join(subscriber, room)
+        errors = []
+
+        def publish():
+            for index in range(total):
+                publisher.send(json.dumps({"event": "chat.send", "target": room, "id": f"m{index}", "payload": {"text": str(index)}}))
+                time.sleep(0.002)
+
+        sender = threading.Thread(target=publish)
+        sender.start()
+        kills = 0
+        deadline = time.monotonic() + WAIT
+        while sender.is_alive() and kills < 3:
+            ids = pubsub_connections_of(n2.process, redis_port, client)
+            if ids:
+                client.execute_command("CLIENT", "KILL", "ID", ids[0])
+                kills += 1
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        sender.join(timeout=WAIT)
+        texts = []
+        offsets = []
+        while len(texts) < total:
+            frame = next_frame(subscriber, "chat.message", room)
+            texts.append(frame["payload"]["text"])
+            offsets.append(frame["offset"])
+        acks = 0
+        while acks < total:
+            frame = json.loads(publisher.recv(timeout=WAIT))
+            if frame.get("event") == "error":
+                errors.append(frame)
+                acks += 1
+            elif frame.get("event") == "chat.ack":
+                acks += 1
+    assert kills >= 1, "n2's pub/sub connection was never found"
+    assert errors == [], f"the publisher's node kept its connections, yet: {errors[:3]}"
+    assert texts == [str(index) for index in range(total)], "frames missing, doubled or out of order on n2:\n" + "".join(l for l in n2.log if "broker" in l or "caught" in l or "recover" in l)
+    assert offsets == list(range(offsets[0], offsets[0] + total))

@@ -126,18 +126,52 @@ public final class RecoveringMembers: Sendable {
         }
     }
 
-    /// Ends a room's catch-up: `members` get `catchUp` (the frames missed, or a `_recover` frame when
-    /// they cannot be given back), then the held frames above `top`; later frames go live, but those at or
-    /// below `top` that arrive late are dropped.
-    public func finishRoom(_ room: String, catchUp: [OutboundFrame], top: UInt64, members: () -> [Connection], fanOut: any FrameFanOut) {
+    /// Continues a room's catch-up: `members` get `catchUp` (the frames missed, which end at `top`), then
+    /// the held frames that continue the sequence (`top + 1`, `top + 2`, …). When the held frames leave a
+    /// gap (the broker dropped again meanwhile), or `again` says frames may have been missed since, the
+    /// room stays held and the answer is the offset to read after next; otherwise the room goes live
+    /// (frames at or below the last one sent that arrive late are dropped) and the answer is nil.
+    public func continueRoom(
+        _ room: String, catchUp: [OutboundFrame], top: UInt64, again: Bool, members: () -> [Connection], fanOut: any FrameFanOut
+    ) -> UInt64? {
+        held.withLock { held in
+            let now = ContinuousClock.now
+            held.sweep(now: now)
+            guard var frames = held.rooms[room] else { return nil }
+            let recipients = members()
+            for frame in catchUp { fanOut.deliver(frame, to: recipients) }
+            var last = top
+            frames.sort { $0.offset < $1.offset }
+            var next = frames.startIndex
+            while next < frames.endIndex, frames[next].offset <= last + 1 {
+                if frames[next].offset == last + 1 {
+                    fanOut.deliver(frames[next].frame, to: recipients)
+                    last += 1
+                }
+                next += 1
+            }
+            if next < frames.endIndex || again {
+                held.rooms[room] = Array(frames[next...])
+                return last
+            }
+            held.rooms.removeValue(forKey: room)
+            held.roomFloors[room] = Floor(top: last, until: now + Self.floorLifetime)
+            active.store(!held.isEmpty, ordering: .relaxed)
+            return nil
+        }
+    }
+
+    /// Ends a room's catch-up that cannot give the frames back: `members` get `notice` (a `_recover`
+    /// frame), then every held frame above `top`, and the room goes live.
+    public func abandonRoom(_ room: String, notice: OutboundFrame, top: UInt64, members: () -> [Connection], fanOut: any FrameFanOut) {
         held.withLock { held in
             let now = ContinuousClock.now
             held.sweep(now: now)
             guard let frames = held.rooms.removeValue(forKey: room) else { return }
             let recipients = members()
-            for frame in catchUp { fanOut.deliver(frame, to: recipients) }
-            for (offset, frame) in frames where offset > top { fanOut.deliver(frame, to: recipients) }
-            held.roomFloors[room] = Floor(top: max(top, frames.last?.offset ?? 0), until: now + Self.floorLifetime)
+            fanOut.deliver(notice, to: recipients)
+            for (offset, frame) in frames.sorted(by: { $0.offset < $1.offset }) where offset > top { fanOut.deliver(frame, to: recipients) }
+            held.roomFloors[room] = Floor(top: max(top, frames.map(\.offset).max() ?? 0), until: now + Self.floorLifetime)
             active.store(!held.isEmpty, ordering: .relaxed)
         }
     }

@@ -48,7 +48,10 @@ extension RedisBroker: BrokerHistory {
         room: String, rule: RoomRule, since: UInt64?, limit: Int?, reverse: Bool,
         completion: @escaping @Sendable (Result<HistoryRead, BrokerError>) -> Void
     ) {
-        guard isAvailable else { return completion(.failure(.unavailable("Redis is unreachable: the room's history cannot be read"))) }
+        guard isAvailable else {
+            let failure = BrokerError.unavailable("Redis is unreachable: the room's history cannot be read")
+            return subscriber.eventLoop.execute { completion(.failure(failure)) }
+        }
         let ttl = Self.milliseconds(rule.history?.ttl ?? .seconds(300))
         RedisScripts.readHistory.run(
             on: commands, keys: [keys.history(room), keys.historyMeta(room)],
@@ -56,7 +59,12 @@ extension RedisBroker: BrokerHistory {
                 .string(StreamPosition.makeEpoch()), .integer(ttl), .integer(since.map { Int($0) } ?? -1), .integer(limit ?? 0),
                 .integer(reverse ? 1 : 0),
             ]
-        ).whenComplete { result in
+        )
+        // Answered on the subscriber's event loop, the thread that delivers the room's live frames: what a
+        // reader sends members (`_joined`, caught-up frames) is then ordered with them as it was decided,
+        // never overtaken by a live frame written at once on a connection of that loop.
+        .hop(to: subscriber.eventLoop)
+        .whenComplete { result in
             switch result {
             case .success(let reply):
                 let items = reply.array ?? []

@@ -132,33 +132,61 @@ extension RedisBroker {
             defer { state.catchUpFrom = nil }
             return (state.catchUpFrom ?? state.lastSeen).filter { state.rooms[$0.key] != nil }
         }
-        let services = node.services
         for (room, last) in seen {
             guard let rule = node.historyRule(ofRoom: room) else { continue }
-            services.recovering.beginRoom(room)  // (held since the pub/sub connection came back)
-            read(room: room, rule: rule, since: last.offset, limit: max(0, rule.recoveryMax) + 1, reverse: false) { [self] result in
-                var catchUp: [OutboundFrame]
-                var top: UInt64 = 0
-                switch result {
-                case .success(let read) where read.position == last:
-                    top = read.position.offset
-                    catchUp = []  // nothing was published meanwhile
-                case .success(let read):
-                    top = read.position.offset
-                    if let missed = rule.recovery ? rule.recoverable(since: last, position: read.position, after: read.publications[...]) : nil {
-                        catchUp = missed.map(\.frame)
-                    } else {
-                        catchUp = [Self.recoverFrame(room: room, position: read.position)]
-                    }
-                    logger.notice(
-                        "room caught up after the broker outage",
-                        metadata: ["room": "\(room)", "from": "\(last.offset)", "to": "\(top)", "recovered": "\(catchUp.count)"])
-                case .failure:
-                    catchUp = [Self.recoverFrame(room: room, position: nil)]
+            // One catch-up per room at a time: an outage during one makes it read once more.
+            let started = state.withLock { state -> Bool in
+                guard !state.catchingUp.contains(room) else {
+                    state.catchUpAgain.insert(room)
+                    return false
                 }
-                services.recovering.finishRoom(
-                    room, catchUp: catchUp, top: top, members: { services.state.members(ofRoom: room) }, fanOut: services.fanOut)
+                state.catchingUp.insert(room)
+                return true
             }
+            node.services.recovering.beginRoom(room)  // (held since the pub/sub connection came back)
+            if started { catchUp(room: room, rule: rule, after: last, node: node) }
+        }
+    }
+
+    /// Reads what `room` missed after `last` and hands it to its members here, then the held frames that
+    /// follow; reads again while a gap remains (another outage), until the room is live again.
+    private func catchUp(room: String, rule: RoomRule, after last: StreamPosition, node: LocalNode) {
+        let services = node.services
+        let members: @Sendable () -> [Connection] = { services.state.members(ofRoom: room) }
+        read(room: room, rule: rule, since: last.offset, limit: max(0, rule.recoveryMax) + 1, reverse: false) { [self] result in
+            let again = state.withLock { $0.catchUpAgain.remove(room) != nil }
+            let missed: ArraySlice<StoredPublication>?
+            switch result {
+            case .success(let read) where read.position == last:
+                missed = []  // nothing was published meanwhile
+            case .success(let read):
+                missed = rule.recovery ? rule.recoverable(since: last, position: read.position, after: read.publications[...]) : nil
+            case .failure:
+                missed = nil
+            }
+            let position = try? result.get().position
+            guard let missed, let position else {
+                logger.warning(
+                    "a room could not catch up after the broker outage: its members are told to recover",
+                    metadata: ["room": "\(room)", "from": "\(last.offset)"])
+                services.recovering.abandonRoom(
+                    room, notice: Self.recoverFrame(room: room, position: position), top: position?.offset ?? 0, members: members,
+                    fanOut: services.fanOut)
+                state.withLock { _ = $0.catchingUp.remove(room) }
+                return
+            }
+            if !missed.isEmpty {
+                logger.notice(
+                    "room caught up after the broker outage",
+                    metadata: ["room": "\(room)", "from": "\(last.offset)", "to": "\(position.offset)", "recovered": "\(missed.count)"])
+            }
+            let more = services.recovering.continueRoom(
+                room, catchUp: missed.map(\.frame), top: position.offset, again: again, members: members, fanOut: services.fanOut)
+            guard let more else {
+                state.withLock { _ = $0.catchingUp.remove(room) }
+                return
+            }
+            catchUp(room: room, rule: rule, after: StreamPosition(offset: more, epoch: position.epoch), node: node)
         }
     }
 

@@ -50,6 +50,10 @@ public final class RedisBroker: Broker, @unchecked Sendable {
         /// Frozen when the pub/sub connection drops: where each room's catch-up starts (live frames that
         /// arrive before the catch-up must not move it).
         var catchUpFrom: [String: StreamPosition]?
+        /// Rooms whose catch-up is under way, and those of them that must read once more (the pub/sub
+        /// connection dropped again meanwhile).
+        var catchingUp: Set<String> = []
+        var catchUpAgain: Set<String> = []
         /// Whether the subscriber has been up once, and whether it went down since (frames were missed
         /// until the next time everything is up).
         var subscriberWasUp = false
@@ -184,6 +188,7 @@ public final class RedisBroker: Broker, @unchecked Sendable {
                 if !subscriberUp, state.subscriberWasUp {
                     state.missedFrames = true
                     if state.catchUpFrom == nil { state.catchUpFrom = state.lastSeen }
+                    state.catchUpAgain.formUnion(state.catchingUp)
                 }
                 if subscriberUp { state.subscriberWasUp = true }
             }
