@@ -176,7 +176,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
-        .target(name: "GoDispatchTestSupport", dependencies: ["GoDispatchCore"], path: "Tests/GoDispatchTestSupport"),
+        .target(name: "GoDispatchTestSupport", dependencies: ["GoDispatchCore", "GoDispatchLoadDriver"], path: "Tests/GoDispatchTestSupport"),
         .testTarget(
             name: "GoDispatchCoreTests",
             dependencies: ["GoDispatchCore", abi, "GoDispatchTestSupport"]

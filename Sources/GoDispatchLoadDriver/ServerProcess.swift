@@ -47,26 +47,12 @@ public final class ServerProcess: Sendable {
             executable, "serve", "--config", config, "--port", String(port), "--plugins", plugins, "--log-level",
             "warning",
         ] + extraArguments
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+        do {
+            let pid = try ChildProcess.spawn(arguments, environment: environment, output: logPath)
+            return ServerProcess(pid: pid, port: port, logPath: logPath)
+        } catch {
+            throw ServerProcessError(description: "\(error)")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard result == 0 else {
-            throw ServerProcessError(description: "could not start \(executable): \(String(cString: strerror(result)))")
-        }
-        return ServerProcess(pid: pid, port: port, logPath: logPath)
     }
 
     /// How the child ended, or nil while it runs (reaps it when it has ended).

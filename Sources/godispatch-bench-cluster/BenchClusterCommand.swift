@@ -246,7 +246,6 @@ struct Deployment {
                 try NodeConfig.yaml(
                     port: port, broker: configuration.broker, redisPort: redis.port, prefix: "bench-\(configuration.name)", nodeName: name
                 ).write(toFile: config, atomically: true, encoding: .utf8)
-                closeDescriptorsOnExec()
                 let process = try ServerProcess.launch(
                     executable: executable, config: config, plugins: plugins, port: port,
                     logPath: "\(work)/\(configuration.name)-\(name).log", environment: ["GODISPATCH_BENCH_SECRET": secret])

@@ -48,15 +48,10 @@ enum Pinning {
 
     @discardableResult
     static func pin(pid: Int32, cpu: Int) -> Bool {
-        closeDescriptorsOnExec()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-a", "-cp", String(cpu), String(pid)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        guard let taskset = try? ChildProcess.spawn(["/usr/bin/taskset", "-a", "-cp", String(cpu), String(pid)]) else { return false }
+        var status: Int32 = 0
+        guard waitpid(taskset, &status, 0) == taskset else { return false }
+        return status & 0x7f == 0 && (status >> 8) & 0xff == 0
     }
 }
 
@@ -78,27 +73,15 @@ final class RedisServerProcess: Sendable {
             throw BenchError("\(executable) is not an executable: install Debian's redis-server (apt-get install redis-server) or pass --redis-server")
         }
         let port = try ServerProcess.freePort()
-        closeDescriptorsOnExec()
         let arguments = [
             executable, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "yes",
         ]
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+        do {
+            return RedisServerProcess(pid: try ChildProcess.spawn(arguments, output: logPath), port: port, logPath: logPath)
+        } catch {
+            throw BenchError("\(error)")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard result == 0 else { throw BenchError("could not start \(executable): \(String(cString: strerror(result)))") }
-        return RedisServerProcess(pid: pid, port: port, logPath: logPath)
     }
 
     /// Whether the process has ended (reaps it).
@@ -228,14 +211,3 @@ func say(_ text: String) {
     fflush(nil)
 }
 
-/// Marks every open descriptor of this process above stderr close-on-exec, so a child started now (a node,
-/// redis-server, taskset) does not inherit the members' sockets: a member the driver closes must reach the
-/// node as a closed connection, not stay open in another process.
-func closeDescriptorsOnExec() {
-    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
-    for entry in entries {
-        guard let fd = Int32(entry), fd > 2 else { continue }
-        let flags = fcntl(fd, F_GETFD)
-        if flags >= 0, flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
-    }
-}
