@@ -135,9 +135,10 @@ extension BackendCommands {
         guard let shared = services.broker.history else {
             return completion(Result { () throws(BackendRefusal) in try history(room: room, limit: limit, since: since, reverse: reverse) })
         }
-        let limits = services.limits
-        guard !room.isEmpty, room.utf8.count <= limits.maxRoomNameBytes else {
-            return completion(.failure(.badRequest("`room` must be 1 to \(limits.maxRoomNameBytes) bytes, found \(room.utf8.count)")))
+        do throws(BackendRefusal) {
+            try checkRoomName(room)
+        } catch {
+            return completion(.failure(error))
         }
         guard let rule = services.here.historyRule(ofRoom: room) else {
             return completion(.failure(.notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")))
@@ -163,6 +164,11 @@ extension BackendCommands {
     public func removeHistory(room: String, completion: @escaping @Sendable (Result<Void, BackendRefusal>) -> Void) {
         guard let shared = services.broker.history else {
             return completion(Result { () throws(BackendRefusal) in try removeHistory(room: room) })
+        }
+        do throws(BackendRefusal) {
+            try checkRoomName(room)
+        } catch {
+            return completion(.failure(error))
         }
         guard services.here.historyRule(ofRoom: room) != nil else {
             return completion(.failure(.notAvailable("room `\(room)` keeps no history: no `rooms:` rule with `history:` matches it")))
@@ -213,11 +219,8 @@ extension BackendCommands {
     }
 
     /// The presence the room keeps, refused as on one node when it keeps none (or not `full`, if needed).
-    private func presenceMode(room: String, needsFull: Bool) throws(BackendRefusal) -> PresenceMode {
-        let limit = services.limits.maxRoomNameBytes
-        guard !room.isEmpty, room.utf8.count <= limit else {
-            throw .badRequest("`room` must be 1 to \(limit) bytes, found \(room.utf8.count)")
-        }
+    func presenceMode(room: String, needsFull: Bool) throws(BackendRefusal) -> PresenceMode {
+        try checkRoomName(room)
         let mode = services.presenceMode(ofRoom: room)
         switch mode {
         case .full: return mode

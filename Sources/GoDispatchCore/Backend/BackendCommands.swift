@@ -101,7 +101,7 @@ public struct BackendCommands: Sendable {
     }
 
     /// Checks a room name against the engine's limits.
-    private func checkRoomName(_ room: String) throws(BackendRefusal) {
+    func checkRoomName(_ room: String) throws(BackendRefusal) {
         let limit = services.limits.maxRoomNameBytes
         guard !room.isEmpty, room.utf8.count <= limit else {
             throw .badRequest("`room` must be 1 to \(limit) bytes, found \(room.utf8.count)")
@@ -156,15 +156,7 @@ public struct BackendCommands: Sendable {
     /// refused with ``BackendRefusal/notAvailable(_:)`` (as Centrifugo answers for channels without
     /// presence), so the answer never depends on which node was asked.
     public func presence(room: String) throws(BackendRefusal) -> [(connection: String, user: String, info: [UInt8]?)] {
-        try checkRoomName(room)
-        switch services.presenceMode(ofRoom: room) {
-        case .full:
-            break
-        case .stats:
-            throw .notAvailable("room `\(room)` keeps `presence: stats` (counts only): ask `presence_stats`, or give its `rooms:` rule `presence: full`")
-        case .off:
-            throw .notAvailable("room `\(room)` keeps no presence: give its `rooms:` rule `presence: full`")
-        }
+        _ = try presenceMode(room: room, needsFull: true)
         guard let presence = services.state.presence(ofRoom: room) else { return [] }
         return presence.users.sorted { $0.key < $1.key }.flatMap { user, member in
             member.connections.map { (connection: $0.id, user: user, info: $0.info) }
@@ -174,10 +166,8 @@ public struct BackendCommands: Sendable {
     /// Connections and distinct users in the room's presence (for the API's `presence_stats`); refused
     /// with ``BackendRefusal/notAvailable(_:)`` for a room whose rule keeps no presence.
     public func presenceStats(room: String) throws(BackendRefusal) -> (connections: Int, users: Int) {
-        try checkRoomName(room)
-        guard let counts = services.presenceCounts(room: room) else {
-            throw .notAvailable("room `\(room)` keeps no presence: give its `rooms:` rule `presence: stats` or `full`")
-        }
+        _ = try presenceMode(room: room, needsFull: false)
+        guard let counts = services.presenceCounts(room: room) else { return (0, 0) }
         return (counts.connections, counts.users)
     }
 

@@ -264,11 +264,9 @@ private let hostComplete: @convention(c) (gd_ticket, Int32, gd_str, gd_str) -> I
             "complete() called for an unknown or already completed ticket; ignored", metadata: ["ticket": "\(ticket)"])
         return stale
     }
-    guard let run = entry.run else {
-        // Timed out: nobody waits, but the ticket has settled now. Drop the step on its executor, so a
-        // `release` it may trigger never runs inside this complete().
-        let step = entry.step
-        entry.executor.execute { withExtendedLifetime(step) {} }
+    guard entry.run != nil else {
+        // Timed out: nobody waits, but the ticket has settled now (its step is dropped on its executor).
+        PendingCompletions.shared.resume(entry, ticket: ticket, status: status, result: nil, message: "")
         return stale
     }
     var finalStatus = status == GD_PENDING.rawValue ? GD_ERR_FAILED.rawValue : status
@@ -282,11 +280,7 @@ private let hostComplete: @convention(c) (gd_ticket, Int32, gd_str, gd_str) -> I
             text = "complete() was given a result that is not valid JSON"
         }
     }
-    let (resumeStatus, resumeText, resumeResult, step) = (finalStatus, text, result, entry.step)
-    entry.executor.execute {
-        run.resume(ticket: ticket, status: resumeStatus, result: resumeResult, message: resumeText)
-        withExtendedLifetime(step) {}
-    }
+    PendingCompletions.shared.resume(entry, ticket: ticket, status: finalStatus, result: result, message: text)
     return ok
 }
 

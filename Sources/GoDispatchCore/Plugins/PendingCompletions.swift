@@ -59,6 +59,13 @@ final class PendingCompletions: Sendable {
     @discardableResult
     func resume(_ ticket: gd_ticket, status: Int32, result: [UInt8]?, message: String) -> Bool {
         guard let entry = settle(ticket) else { return false }
+        return resume(entry, ticket: ticket, status: status, result: result, message: message)
+    }
+
+    /// Resumes a settled entry's run on its executor with the outcome. A timed-out entry (nobody waits)
+    /// only drops its step there, so a `release` it may trigger never runs on the settling thread; false then.
+    @discardableResult
+    func resume(_ entry: Entry, ticket: gd_ticket, status: Int32, result: [UInt8]?, message: String) -> Bool {
         let step = entry.step
         guard let run = entry.run else {
             entry.executor.execute { withExtendedLifetime(step) {} }

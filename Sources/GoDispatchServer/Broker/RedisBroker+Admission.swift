@@ -64,8 +64,7 @@ extension RedisBroker {
             })
         }
         let member = "\(id)|\(identity)"
-        let grace = settings.heartbeat * 3
-        let graceMs = Int(grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
+        let graceMs = Self.milliseconds(settings.heartbeat * 3)
         let reply: RESPValue
         do {
             reply = try await RedisScripts.admit.run(

@@ -28,12 +28,11 @@ extension RedisBroker {
     /// One heartbeat (on the command connection's event loop): a node silent for three heartbeats is gone.
     func beat() {
         guard commands.state == .connected else { return }
-        let silence = settings.heartbeat * 3
-        let limit = silence.components.seconds * 1000 + silence.components.attoseconds / 1_000_000_000_000_000
+        let limit = Self.milliseconds(settings.heartbeat * 3)
         let name = identity
         RedisScripts.heartbeat.run(
             on: commands, keys: [keys.nodes, keys.nodesAlive],
-            arguments: [.string(name), .string(describe().jsonText), .integer(Int(limit))]
+            arguments: [.string(name), .string(describe().jsonText), .integer(limit)]
         ).whenComplete { [weak self] result in
             guard let self else { return }
             switch result {
