@@ -50,7 +50,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.engine = engine
         self.tls = tls
         self.settings = config.server
-        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: EventLoopCount.forThisProcess)
         self.ownsGroup = group == nil
         self.batchers = PerEventLoop(group: self.group) { FlushBatcher(eventLoop: $0) }
         let (ping, idle) = (TimeAmount(checked: settings.pingInterval), TimeAmount(checked: settings.idleTimeout))

@@ -58,9 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try Defaults.checkPluginsDirectory(settings, override: pluginOptions.plugins)
-        // One loop per core, shared by the WebSocket server, the API and the cluster broker; shut down once
+        // One loop per CPU this process may run on, shared by the WebSocket server, the API and the cluster broker; shut down once
         // all have stopped.
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: EventLoopCount.forThisProcess)
         let cluster: RedisBroker?
         switch settings.broker.kind {
         case .memory:
