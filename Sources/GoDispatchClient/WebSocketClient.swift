@@ -109,6 +109,11 @@ public final class WebSocketClient: Sendable {
         }
     }
 
+    /// Starts reading from the socket again after ``pauseReading()``.
+    public func resumeReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: true).get()
+    }
+
     /// Closes the socket without a handshake.
     public func disconnect() async { try? await channel.close() }
 }

@@ -240,13 +240,16 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         let transport: ChannelTransport
         do {
             // Frames go straight to the socket — or, with TLS, straight to the TLS handler that encrypts them.
+            let socket: DirectSocket?
             if let tlsHandler = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
                 try channel.pipeline.syncOperations.addHandler(wire, position: .after(tlsHandler))
+                socket = nil
             } else {
                 try channel.pipeline.syncOperations.addHandler(wire, position: .first)
+                socket = DirectSocket(channel: channel)
             }
             transport = ChannelTransport(
-                wire: try channel.pipeline.syncOperations.context(handler: wire),
+                wire: try channel.pipeline.syncOperations.context(handler: wire), socket: socket,
                 batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop],
                 metrics: loopMetrics?[channel.eventLoop], logger: logger)
         } catch {

@@ -12,52 +12,71 @@ import NIOCore
 /// too slow to drain it is disconnected with close code 1008 instead of growing memory.
 ///
 /// The close handshake and keepalive rules live in ``ConnectionLifecycle``; this class carries out the
-/// actions it returns. Everything that changes lives in a `NIOLoopBoundBox`: touched only on the
-/// channel's event loop (checked), so the class is `Sendable` without promises the compiler cannot see.
-final class ChannelTransport: ConnectionTransport, Sendable {
-    /// What only the channel's event loop touches.
-    private struct LoopState {
-        /// Where encoded frames are written: the context of the channel's ``WireWriter``.
-        let wire: ChannelHandlerContext
-        /// The close handshake and keepalive.
-        var lifecycle: ConnectionLifecycle
-        /// The frames queued in this tick, not yet written.
-        var pending: ByteBuffer?
-        /// `pending` is a buffer of our own (not a fan-out's shared one) and may grow in place.
-        var pendingOwned = false
-        /// The peer has this long to answer our close frame.
-        var closeTimer: Scheduled<Void>?
-        /// This transport's slot in its ``ConnectionSweeper`` (-1 when not watched).
-        var sweepIndex = -1
-    }
-
+/// actions it returns. Everything that changes is touched only on the channel's event loop (asserted in
+/// debug builds). It lives in the object itself rather than in a `NIOLoopBoundBox`, so a delivery
+/// touches one object per recipient, not two, and an idle connection holds one allocation less; the
+/// transport is also its connection's executor (the loop), which saves another.
+final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecked Sendable {
     let channel: any Channel
     let eventLoop: any EventLoop
-    let executor: any ConnectionExecutor
-    private let loop: NIOLoopBoundBox<LoopState>
+    /// The identity of ``eventLoop``: the fan-out groups recipients by it without retaining the loop.
+    let loopID: ObjectIdentifier
     private let batcher: FlushBatcher
     private let sweeper: ConnectionSweeper
     private let logger: Logger
     /// This loop's traffic counters (nil: the server counts nothing).
     let metrics: LoopMetrics?
 
+    // On the loop only.
+    /// Where encoded frames are written: the context of the channel's ``WireWriter``.
+    private let wire: ChannelHandlerContext
+    /// The socket, when frames may be sent to it directly (no TLS, descriptor found): see ``DirectSocket``.
+    private let socket: DirectSocket?
+    /// Writes handed to NIO and not yet done: while there are any, later bytes go to NIO too, behind them.
+    private var writesInNIO = 0
+    /// Direct sends the kernel took only in part (the rest went to NIO): a client falling behind.
+    private(set) var partialSends = 0
+    /// The close handshake and keepalive.
+    private var lifecycle: ConnectionLifecycle
+    /// The frames queued in this tick, not yet written.
+    private var pending: ByteBuffer?
+    /// `pending` is a buffer of our own (not a fan-out's shared one) and may grow in place.
+    private var pendingOwned = false
+    /// The peer has this long to answer our close frame.
+    private var closeTimer: Scheduled<Void>?
+    /// This transport's slot in its ``ConnectionSweeper`` (-1 when not watched).
+    var sweepIndex = -1
+
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
 
     /// A transport writing through `wire`, the context of the channel's ``WireWriter``. On its loop.
     init(
-        wire: ChannelHandlerContext, batcher: FlushBatcher, sweeper: ConnectionSweeper, metrics: LoopMetrics? = nil,
-        logger: Logger
+        wire: ChannelHandlerContext, socket: DirectSocket? = nil, batcher: FlushBatcher, sweeper: ConnectionSweeper,
+        metrics: LoopMetrics? = nil, logger: Logger
     ) {
+        wire.eventLoop.assertInEventLoop()
         self.metrics = metrics
         self.channel = wire.channel
         self.eventLoop = wire.eventLoop
-        self.executor = EventLoopExecutor(eventLoop: wire.eventLoop)
-        self.loop = NIOLoopBoundBox(LoopState(wire: wire, lifecycle: ConnectionLifecycle(now: .now())), eventLoop: wire.eventLoop)
+        self.loopID = ObjectIdentifier(wire.eventLoop)
+        self.wire = wire
+        self.socket = socket
+        self.lifecycle = ConnectionLifecycle(now: .now())
         self.batcher = batcher
         self.sweeper = sweeper
         self.logger = logger
         sweeper.add(self)
+    }
+
+    // MARK: The connection's executor (its event loop)
+
+    var executor: any ConnectionExecutor { self }
+
+    func execute(_ work: @escaping @Sendable () -> Void) { eventLoop.execute(work) }
+
+    func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> any ScheduledWork {
+        EventLoopExecutor.ScheduledTask(task: eventLoop.scheduleTask(in: TimeAmount(checked: delay), work))
     }
 
     // MARK: Sending (any thread)
@@ -87,55 +106,91 @@ final class ChannelTransport: ConnectionTransport, Sendable {
     // MARK: On the loop
 
     /// True while the connection is open (no close frame out, socket up).
-    var isOpen: Bool { loop.value.lifecycle.isOpen }
+    var isOpen: Bool { lifecycle.isOpen }
 
     /// The first close code and reason, ours or the peer's; nil if the socket just dropped.
-    var closeStatus: (code: UInt16, reason: String)? { loop.value.lifecycle.closeStatus }
-
-    /// This transport's slot in its sweeper.
-    var sweepIndex: Int {
-        get { loop.value.sweepIndex }
-        set { loop.value.sweepIndex = newValue }
-    }
+    var closeStatus: (code: UInt16, reason: String)? { lifecycle.closeStatus }
 
     /// Queues an encoded frame; it is written at the end of the loop tick with everything else queued.
     func enqueueOnLoop(_ frame: ByteBuffer) {
-        guard loop.value.lifecycle.isOpen else { return }
+        eventLoop.assertInEventLoop()
+        guard lifecycle.isOpen else { return }
         metrics?.frameSent(bytes: frame.readableBytes)
-        guard loop.value.pending != nil else {
-            loop.value.pending = frame  // shares the caller's buffer: no copy for a lone frame
+        guard pending != nil else {
+            pending = frame  // shares the caller's buffer: no copy for a lone frame
             batcher.markDirty(self)
             return
         }
-        if !loop.value.pendingOwned {
-            let queued = loop.value.pending!
+        if !pendingOwned {
+            let queued = pending!
             var own = channel.allocator.buffer(capacity: max(1024, 4 * (queued.readableBytes + frame.readableBytes)))
             own.writeImmutableBuffer(queued)
-            loop.value.pending = own
-            loop.value.pendingOwned = true
+            pending = own
+            pendingOwned = true
         }
-        loop.value.pending!.writeImmutableBuffer(frame)
+        pending!.writeImmutableBuffer(frame)
     }
 
-    /// Writes what is queued to the channel, without flushing.
+    /// Frames are written straight to the socket (not through NIO's write path) whenever NIO holds none
+    /// of this connection's bytes.
+    var writesDirectly: Bool { socket != nil }
+
+    /// Writes what is queued, and flushes it.
     private func writePending() {
-        guard let bytes = loop.value.pending else { return }
-        loop.value.pending = nil
-        loop.value.pendingOwned = false
-        loop.value.wire.write(NIOAny(bytes), promise: nil)
+        guard let bytes = takePending() else { return }
+        write(bytes)
+    }
+
+    /// Writes `bytes` and flushes: straight to the socket when nothing is waiting in NIO, then whatever
+    /// the kernel did not take through NIO (which waits for the socket to be writable again).
+    private func write(_ bytes: ByteBuffer) {
+        guard let socket, writesInNIO == 0, channel.isActive else {
+            writeThroughNIO(bytes)
+            return
+        }
+        switch socket.send(bytes) {
+        case .all:
+            return
+        case .partial(let sent):
+            partialSends += 1
+            writeThroughNIO(bytes.getSlice(at: bytes.readerIndex + sent, length: bytes.readableBytes - sent)!)
+        case .failed:
+            writeThroughNIO(bytes)  // NIO's own write fails the same way and closes the channel
+        }
+    }
+
+    /// Writes and flushes `bytes` through the channel; with a direct socket, counted until NIO is done with
+    /// them so that no later write overtakes them.
+    private func writeThroughNIO(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        guard socket != nil else {
+            wire.writeAndFlush(NIOAny(bytes), promise: promise)
+            return
+        }
+        writesInNIO += 1
+        let done = promise ?? eventLoop.makePromise(of: Void.self)
+        done.futureResult.whenComplete { [self] _ in writesInNIO -= 1 }
+        wire.writeAndFlush(NIOAny(bytes), promise: done)
+    }
+
+    /// What is queued, leaving nothing queued.
+    private func takePending() -> ByteBuffer? {
+        guard let bytes = pending else { return nil }
+        pending = nil
+        pendingOwned = false
+        return bytes
     }
 
     /// Called by the batcher at the end of the tick. Writability is judged after the flush: bytes still
     /// queued then are bytes the kernel would not take, so more than the high watermark of them means
     /// the client is too slow (bytes merely written earlier in the same loop tick do not count against it).
     func flushNow() {
-        guard loop.value.lifecycle.state != .closed else {
-            loop.value.pending = nil
+        eventLoop.assertInEventLoop()
+        guard lifecycle.state != .closed else {
+            pending = nil
             return
         }
         writePending()
-        loop.value.wire.flush()
-        if loop.value.lifecycle.isOpen, !channel.isWritable {
+        if lifecycle.isOpen, !channel.isWritable {
             logger.warning("slow consumer disconnected: outbound buffer full")
             closeOnLoop(code: 1008, reason: "too slow: outbound buffer full")
         }
@@ -143,49 +198,48 @@ final class ChannelTransport: ConnectionTransport, Sendable {
 
     /// Writes a control frame now, after whatever is queued (so it cannot overtake earlier messages).
     func sendControlOnLoop(_ opcode: WireFrame.Opcode, payload: ByteBuffer) {
-        guard loop.value.lifecycle.state != .closed else { return }
+        guard lifecycle.state != .closed else { return }
         writePending()
-        loop.value.wire.writeAndFlush(
-            NIOAny(WireFrame.encode(opcode, payload: payload.readableBytesView, allocator: channel.allocator)), promise: nil)
+        writeThroughNIO(WireFrame.encode(opcode, payload: payload.readableBytesView, allocator: channel.allocator))
     }
 
     /// Starts the close handshake: sends a close frame, then waits for the peer's close (or times out).
     func closeOnLoop(code: UInt16, reason: String) {
-        carryOut(loop.value.lifecycle.close(code: code, reason: reason))
+        carryOut(lifecycle.close(code: code, reason: reason))
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code`, then closes the socket
     /// without waiting for the peer's answer. For clients that broke the protocol.
     func failOnLoop(code: UInt16, reason: String) {
-        carryOut(loop.value.lifecycle.fail(code: code, reason: reason))
+        carryOut(lifecycle.fail(code: code, reason: reason))
     }
 
     /// The peer answered (or started) the close handshake.
     func peerClosed(echo code: UInt16?, reason: String = "") {
-        carryOut(loop.value.lifecycle.peerClosed(code: code, reason: reason))
+        carryOut(lifecycle.peerClosed(code: code, reason: reason))
     }
 
     /// The socket has closed: drop what is queued and stop watching the connection.
     func channelClosed() {
-        loop.value.lifecycle.socketClosed()
-        loop.value.pending = nil
-        loop.value.closeTimer?.cancel()
-        loop.value.closeTimer = nil
+        lifecycle.socketClosed()
+        pending = nil
+        closeTimer?.cancel()
+        closeTimer = nil
         sweeper.remove(self)
     }
 
     /// The client sent something: it is alive.
-    func noteActivity() { loop.value.lifecycle.noteActivity(at: .now()) }
+    func noteActivity() { lifecycle.noteActivity(at: .now()) }
 
     /// Closes the connection with 4003 "token expired" at `expiresAt` + `leeway` (replacing any earlier
     /// expiry; `nil` means never). Enforced by the loop's ``ConnectionSweeper``, to within one sweep.
     func scheduleExpiry(at expiresAt: Date?, leeway: TimeInterval) {
-        loop.value.lifecycle.expiresAt = expiresAt.map { $0.addingTimeInterval(leeway) }
+        lifecycle.expiresAt = expiresAt.map { $0.addingTimeInterval(leeway) }
     }
 
     /// One sweep of the loop's ``ConnectionSweeper``: expiry, idle close, keepalive ping.
     func sweep(now: NIODeadline, wallClock: Date, pingInterval: TimeAmount, idleTimeout: TimeAmount) {
-        let action = loop.value.lifecycle.sweep(
+        let action = lifecycle.sweep(
             now: now, wallClock: wallClock, pingInterval: pingInterval, idleTimeout: idleTimeout)
         if case .sendCloseAndWait(let code, _) = action {
             logger.info(code == 4003 ? "token expired" : "closing idle connection", metadata: ["code": "\(code)"])
@@ -203,14 +257,14 @@ final class ChannelTransport: ConnectionTransport, Sendable {
         case .sendCloseAndWait(let code, let reason):
             writeCloseFrame(code: code, reason: reason, thenCloseSocket: false)
             let channel = self.channel
-            loop.value.closeTimer = eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { [self] in
-                if loop.value.lifecycle.closeTimerFired() == .closeSocket { channel.close(promise: nil) }
+            closeTimer = eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { [self] in
+                if lifecycle.closeTimerFired() == .closeSocket { channel.close(promise: nil) }
             }
         case .sendCloseThenCloseSocket(let code, let reason):
             writeCloseFrame(code: code, reason: reason, thenCloseSocket: true)
         case .closeSocket:
-            loop.value.closeTimer?.cancel()
-            loop.value.closeTimer = nil
+            closeTimer?.cancel()
+            closeTimer = nil
             channel.close(promise: nil)
         }
     }
@@ -219,13 +273,13 @@ final class ChannelTransport: ConnectionTransport, Sendable {
     private func writeCloseFrame(code: UInt16?, reason: String, thenCloseSocket: Bool) {
         guard channel.isActive else { return }
         writePending()
-        let frame = NIOAny(WireFrame.close(code: code, reason: reason, allocator: channel.allocator))
+        let frame = WireFrame.close(code: code, reason: reason, allocator: channel.allocator)
         guard thenCloseSocket else {
-            loop.value.wire.writeAndFlush(frame, promise: nil)
+            writeThroughNIO(frame)
             return
         }
         let written = eventLoop.makePromise(of: Void.self)
-        loop.value.wire.writeAndFlush(frame, promise: written)
+        writeThroughNIO(frame, promise: written)
         written.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
     }
 }
