@@ -26,6 +26,28 @@ struct DirectWriteTests {
         await h.stop()
     }
 
+    @Test func aClosedConnectionsDescriptorReusedByANewOneGetsNothingOfTheOld() async throws {
+        let h = try await ServerHarness()
+        let publisher = try await h.connect("pub")
+        let state = h.server.engine.state
+        for round in 0..<20 {
+            let old = try await h.connect("old\(round)")
+            try await old.send(#"{"event":"room.join","target":"r\#(round)"}"#)
+            #expect(await old.nextJSON()?["event"] == .string("joined"))
+            // Publishes race the socket's close; the next connection likely gets the same descriptor.
+            try await publisher.send(#"{"event":"fanout","target":"r\#(round)","payload":"before"}"#)
+            await old.client.disconnect()
+            let new = try await h.connect("new\(round)")
+            for _ in 0..<20 { try await publisher.send(#"{"event":"fanout","target":"r\#(round)","payload":"stale"}"#) }
+            try await eventually(timeout: .seconds(30)) { state.user(id: "old\(round)") == nil }
+            try await new.send(#"{"event":"echo","payload":"mine"}"#)
+            let first = await new.nextJSON()
+            #expect(first?["payload"] == .string("mine"), "round \(round): the new connection got \(String(describing: first))")
+            await new.client.disconnect()
+        }
+        await h.stop()
+    }
+
     @Test func framesStayInOrderWhenTheKernelStopsTakingThemAndAfter() async throws {
         let h = try await ServerHarness(serverExtra: ", max_outbound_bytes: 268435456")
         let publisher = try await h.connect("pub")

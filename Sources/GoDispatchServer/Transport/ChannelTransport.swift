@@ -144,7 +144,9 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     /// Writes `bytes` and flushes: straight to the socket when nothing is waiting in NIO, then whatever
     /// the kernel did not take through NIO (which waits for the socket to be writable again).
     private func write(_ bytes: ByteBuffer) {
-        guard let socket, writesInNIO == 0, channel.isActive else {
+        // `.closed` comes from `channelInactive`, which NIO fires in the very call (on this loop) that
+        // closes the descriptor: until then the descriptor is this connection's.
+        guard let socket, writesInNIO == 0, lifecycle.state != .closed else {
             writeThroughNIO(bytes)
             return
         }
@@ -190,7 +192,8 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
             return
         }
         writePending()
-        if lifecycle.isOpen, !channel.isWritable {
+        // Only bytes NIO holds count against the watermark: with none handed to it, there is nothing to check.
+        if socket == nil || writesInNIO > 0, lifecycle.isOpen, !channel.isWritable {
             logger.warning("slow consumer disconnected: outbound buffer full")
             closeOnLoop(code: 1008, reason: "too slow: outbound buffer full")
         }

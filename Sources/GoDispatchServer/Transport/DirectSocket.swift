@@ -10,9 +10,9 @@ import NIOCore
 /// own, and NIO's per-write bookkeeping (pipeline, pending-writes queue, promises, lifecycle checks) cost
 /// about as much user-space CPU as the rest of the engine together. ``ChannelTransport`` writes directly
 /// only while NIO holds none of the connection's bytes (so the order on the wire is kept), only on the
-/// channel's event loop, and only while the channel is active: NIO closes the descriptor on that same
-/// loop, in the same call that marks the channel inactive, so the descriptor cannot have been closed,
-/// let alone reused, when the check passes. Whatever the kernel does not take at once is handed to NIO,
+/// channel's event loop, and only until the channel has gone inactive: NIO closes the descriptor on that
+/// same loop, in the same call that fires `channelInactive` (which closes the transport's lifecycle), so
+/// the descriptor cannot have been closed, let alone reused, while the transport is not closed. Whatever the kernel does not take at once is handed to NIO,
 /// which then owns backpressure, `EPOLLOUT` and errors as before.
 ///
 /// NIO does not publish a socket channel's descriptor, so it is read by reflection from the channel's
