@@ -55,7 +55,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         self.batchers = PerEventLoop(group: self.group) { FlushBatcher(eventLoop: $0) }
         let (ping, idle) = (TimeAmount(checked: settings.pingInterval), TimeAmount(checked: settings.idleTimeout))
         self.sweepers = PerEventLoop(group: self.group) {
-            ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle, clock: clock)
+            ConnectionSweeper(eventLoop: $0, pingInterval: ping, idleTimeout: idle, clock: clock, logger: logger)
         }
         self.logger = logger
         self.gate = HandshakeGate(
@@ -251,7 +251,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
             transport = ChannelTransport(
                 wire: try channel.pipeline.syncOperations.context(handler: wire), socket: socket,
                 batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop],
-                metrics: loopMetrics?[channel.eventLoop], logger: logger)
+                metrics: loopMetrics?[channel.eventLoop])
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

@@ -1,12 +1,12 @@
-/// Keeps a connection's pipelines in order: while one is pending, later messages wait here, bounded in
-/// count (``capacity``) and in bytes (`connections.max_inbox_bytes`).
+/// Keeps a connection's pipelines in order: while one is pending (``Connection/isBusy``), later messages
+/// wait here, bounded in count (``capacity``) and in bytes (`connections.max_inbox_bytes`). Also holds the
+/// connection's rate limiter. Made on first use.
 ///
 /// Touched only on the connection's executor.
 final class ConnectionInbox: @unchecked Sendable {
     /// Most messages that may wait behind a pending pipeline; more get a `busy` error.
     static let capacity = 256
 
-    var isRunning = false
     /// The connection's rate limiter, made on its first message when a limit is configured.
     var rateLimiter: RateLimiter?
     /// The limit ``rateLimiter`` was made for (a reload may change it).

@@ -37,11 +37,10 @@ public final class Router: Sendable {
     /// Handles one text message from `connection`.
     public func handle(_ bytes: [UInt8], from connection: Connection) {
         guard !connection.isClosed else { return }
-        let inbox = connection.inbox
         let config = self.config
         if let limit = config.settings.connections.rateLimit, !admit(connection, limit: limit) { return }
-        if inbox.isRunning {
-            if !inbox.enqueue(bytes, maxBytes: config.settings.connections.maxInboxBytes) {
+        if connection.isBusy {
+            if !connection.inbox.enqueue(bytes, maxBytes: config.settings.connections.maxInboxBytes) {
                 connection.transport.send(
                     FrameEncoder.error(.busy, "too many messages waiting behind a pending action; slow down"))
             }
@@ -86,9 +85,9 @@ public final class Router: Sendable {
             services.metrics?.systemMessage()
             // Later messages wait until the system event is done (an `auth.refresh` changes what
             // they may do), like behind a pending pipeline.
-            connection.inbox.isRunning = true
+            connection.isBusy = true
             systemEvents.handle(message, from: connection) { [self] in
-                connection.inbox.isRunning = false
+                connection.isBusy = false
                 next(for: connection)
             }
             return
@@ -118,11 +117,11 @@ public final class Router: Sendable {
                 return next(for: connection)
             }
         }
-        connection.inbox.isRunning = true
+        connection.isBusy = true
         let run = PipelineRun(event: event, message: message, connection: connection, services: services) {
             [self] _ in
             timing?.finished()
-            connection.inbox.isRunning = false
+            connection.isBusy = false
             next(for: connection)
         }
         run.start()
@@ -140,7 +139,7 @@ public final class Router: Sendable {
     /// first steps still see its rooms; steps after a pending one run once it is gone.
     /// Messages still waiting in the connection's inbox are dropped.
     public func disconnected(_ connection: Connection, code: UInt16, reason: String) {
-        connection.inbox.removeAll()
+        connection.inboxIfMade?.removeAll()
         guard let hook = config.lifecycle["lifecycle.disconnect"] else { return }
         runLifecycle(hook, connection: connection, close: (code, reason))
     }
@@ -152,14 +151,14 @@ public final class Router: Sendable {
         envelope.writeASCII("}")
         guard let message = try? EnvelopeParser.parse(envelope.bytes) else { return }
         let isConnect = close == nil
-        if isConnect { connection.inbox.isRunning = true }
+        if isConnect { connection.isBusy = true }
         let run = PipelineRun(event: hook, message: message, connection: connection, services: services, close: close) {
             [self] outcome in
             if case .failed(_, let text) = outcome {
                 services.logger.notice("lifecycle pipeline failed", metadata: ["hook": "\(hook.name)", "reason": "\(text)"])
             }
             guard isConnect else { return }
-            connection.inbox.isRunning = false
+            connection.isBusy = false
             next(for: connection)
         }
         run.start()
@@ -167,8 +166,8 @@ public final class Router: Sendable {
 
     /// Starts the next waiting message, if the connection is idle (and drops them all once it closed).
     private func next(for connection: Connection) {
-        if connection.isClosed { return connection.inbox.removeAll() }
-        guard !connection.inbox.isRunning, let bytes = connection.inbox.dequeue() else { return }
+        if connection.isClosed { return connection.inboxIfMade?.removeAll() ?? () }
+        guard !connection.isBusy, let bytes = connection.inboxIfMade?.dequeue() else { return }
         route(bytes, from: connection, config: config)
     }
 }

@@ -8,19 +8,35 @@ public final class Connection: Sendable {
     public let user: User
     /// How frames reach the client, and the serial executor its messages run on.
     public let transport: any ConnectionTransport
-    private let claimsStorage: Locked<[UInt8]?>
-    private let joinedRooms: Locked<Set<String>>
+    /// What may change from any thread: the token's claims and the rooms joined (one lock for both).
+    private let details: Locked<Details>
     private let closed = Atomic<Bool>(false)
-    /// Per-connection pipeline ordering, touched only on the connection's executor.
-    let inbox: ConnectionInbox
+    /// A pipeline of this connection's is under way: later messages wait in its ``inbox``. Touched only
+    /// on the connection's executor.
+    nonisolated(unsafe) var isBusy = false
+    /// The waiting messages and the rate limiter, made when first needed (most connections never need
+    /// them: an idle connection should cost as little as possible). Touched only on the connection's executor.
+    nonisolated(unsafe) private(set) var inboxIfMade: ConnectionInbox?
+
+    /// The mutable details behind ``details``.
+    private struct Details {
+        var claims: [UInt8]?
+        var rooms: Set<String> = []
+    }
 
     init(id: String, user: User, claims: [UInt8]? = nil, transport: any ConnectionTransport) {
         self.id = id
         self.user = user
-        self.claimsStorage = Locked(claims)
+        self.details = Locked(Details(claims: claims))
         self.transport = transport
-        self.joinedRooms = Locked([])
-        self.inbox = ConnectionInbox()
+    }
+
+    /// The connection's inbox, made on first use (on the connection's executor).
+    var inbox: ConnectionInbox {
+        if let inboxIfMade { return inboxIfMade }
+        let made = ConnectionInbox()
+        inboxIfMade = made
+        return made
     }
 
     /// True once the connection has left the state core: it joins no room, receives nothing, and its
@@ -31,16 +47,16 @@ public final class Connection: Sendable {
     func markClosed() -> Bool { !closed.exchange(true, ordering: .acquiringAndReleasing) }
 
     /// The verified token's claims (a JSON object), read by `{{user.claims.<path>}}`; nil without a token.
-    public var claims: [UInt8]? { claimsStorage.withLock { $0 } }
+    public var claims: [UInt8]? { details.withLock { $0.claims } }
 
     /// Replaces the claims with those of a refreshed token (`auth.refresh`). Presence `info` already
     /// computed at a join stays as it was.
-    public func replaceClaims(_ claims: [UInt8]?) { claimsStorage.withLock { $0 = claims } }
+    public func replaceClaims(_ claims: [UInt8]?) { details.withLock { $0.claims = claims } }
 
     /// The rooms this connection is a member of.
-    public var rooms: Set<String> { joinedRooms.withLock { $0 } }
+    public var rooms: Set<String> { details.withLock { $0.rooms } }
 
-    func insertRoom(_ room: String) -> Bool { joinedRooms.withLock { $0.insert(room).inserted } }
-    func removeRoom(_ room: String) -> Bool { joinedRooms.withLock { $0.remove(room) != nil } }
-    func removeAllRooms() -> Set<String> { joinedRooms.withLock { rooms in defer { rooms = [] }; return rooms } }
+    func insertRoom(_ room: String) -> Bool { details.withLock { $0.rooms.insert(room).inserted } }
+    func removeRoom(_ room: String) -> Bool { details.withLock { $0.rooms.remove(room) != nil } }
+    func removeAllRooms() -> Set<String> { details.withLock { details in defer { details.rooms = [] }; return details.rooms } }
 }

@@ -155,11 +155,12 @@ public final class InMemoryStateManager: StateManager {
         roomsLock.withReadLock { rooms.map { (name: $0.key, members: $0.value.members.count) } }
     }
 
-    /// 64 random bits as 16 hex digits: unguessable, so a connection id cannot be forged by a client.
+    /// 60 random bits as 15 hex digits: unguessable, so a connection id cannot be forged by a client; and
+    /// short enough to be a small (inline) Swift string, so an id costs no allocation wherever it is kept.
     public static func makeConnectionID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
+        let value = (generator.next() as UInt64) >> 4
         let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return String(repeating: "0", count: 15 - hex.count) + hex
     }
 }

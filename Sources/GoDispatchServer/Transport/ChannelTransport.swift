@@ -17,13 +17,11 @@ import NIOCore
 /// touches one object per recipient, not two, and an idle connection holds one allocation less; the
 /// transport is also its connection's executor (the loop), which saves another.
 final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecked Sendable {
-    let channel: any Channel
     let eventLoop: any EventLoop
     /// The identity of ``eventLoop``: the fan-out groups recipients by it without retaining the loop.
     let loopID: ObjectIdentifier
     private let batcher: FlushBatcher
     private let sweeper: ConnectionSweeper
-    private let logger: Logger
     /// This loop's traffic counters (nil: the server counts nothing).
     let metrics: LoopMetrics?
 
@@ -47,17 +45,19 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     /// This transport's slot in its ``ConnectionSweeper`` (-1 when not watched).
     var sweepIndex = -1
 
+    /// Where frame buffers come from (NIO's default allocator, as the channel's: usable from any thread).
+    static let allocator = ByteBufferAllocator()
+
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
 
     /// A transport writing through `wire`, the context of the channel's ``WireWriter``. On its loop.
     init(
         wire: ChannelHandlerContext, socket: DirectSocket? = nil, batcher: FlushBatcher, sweeper: ConnectionSweeper,
-        metrics: LoopMetrics? = nil, logger: Logger
+        metrics: LoopMetrics? = nil
     ) {
         wire.eventLoop.assertInEventLoop()
         self.metrics = metrics
-        self.channel = wire.channel
         self.eventLoop = wire.eventLoop
         self.loopID = ObjectIdentifier(wire.eventLoop)
         self.wire = wire
@@ -65,9 +65,14 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
         self.lifecycle = ConnectionLifecycle(now: .now())
         self.batcher = batcher
         self.sweeper = sweeper
-        self.logger = logger
         sweeper.add(self)
     }
+
+    /// The channel (kept by its pipeline, not here: an idle connection is a few words smaller).
+    var channel: any Channel { wire.channel }
+
+    /// The server's logger (kept once per loop, by the sweeper).
+    private var logger: Logger { sweeper.logger }
 
     // MARK: The connection's executor (its event loop)
 
@@ -83,7 +88,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
 
     func send(_ frame: OutboundFrame) {
         if let code = frame.errorCode { metrics?.shared.errorSent(code) }
-        send(encoded: WireFrame.encode(.text, payload: frame.bytes, allocator: channel.allocator))
+        send(encoded: WireFrame.encode(.text, payload: frame.bytes, allocator: Self.allocator))
     }
 
     /// Sends an already encoded frame (from any thread).
@@ -123,7 +128,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
         }
         if !pendingOwned {
             let queued = pending!
-            var own = channel.allocator.buffer(capacity: max(1024, 4 * (queued.readableBytes + frame.readableBytes)))
+            var own = Self.allocator.buffer(capacity: max(1024, 4 * (queued.readableBytes + frame.readableBytes)))
             own.writeImmutableBuffer(queued)
             pending = own
             pendingOwned = true
@@ -203,7 +208,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     func sendControlOnLoop(_ opcode: WireFrame.Opcode, payload: ByteBuffer) {
         guard lifecycle.state != .closed else { return }
         writePending()
-        writeThroughNIO(WireFrame.encode(opcode, payload: payload.readableBytesView, allocator: channel.allocator))
+        writeThroughNIO(WireFrame.encode(opcode, payload: payload.readableBytesView, allocator: Self.allocator))
     }
 
     /// Starts the close handshake: sends a close frame, then waits for the peer's close (or times out).
@@ -276,7 +281,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     private func writeCloseFrame(code: UInt16?, reason: String, thenCloseSocket: Bool) {
         guard channel.isActive else { return }
         writePending()
-        let frame = WireFrame.close(code: code, reason: reason, allocator: channel.allocator)
+        let frame = WireFrame.close(code: code, reason: reason, allocator: Self.allocator)
         guard thenCloseSocket else {
             writeThroughNIO(frame)
             return

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 
 /// Keeps the connections of one event loop alive and honest with one repeating task instead of
@@ -20,11 +21,17 @@ final class ConnectionSweeper: Sendable {
     let idleTimeout: TimeAmount
     /// The wall clock token expiry is judged by.
     let clock: @Sendable () -> Date
+    /// The server's logger, for this loop's connections.
+    let logger: Logger
     private let state: NIOLoopBoundBox<State>
 
     /// A sweeper for `eventLoop` (made off the loop, used only on it).
-    init(eventLoop: any EventLoop, pingInterval: TimeAmount, idleTimeout: TimeAmount, clock: @escaping @Sendable () -> Date = Date.init) {
+    init(
+        eventLoop: any EventLoop, pingInterval: TimeAmount, idleTimeout: TimeAmount,
+        clock: @escaping @Sendable () -> Date = Date.init, logger: Logger
+    ) {
         self.eventLoop = eventLoop
+        self.logger = logger
         self.clock = clock
         self.pingInterval = pingInterval
         self.idleTimeout = idleTimeout
