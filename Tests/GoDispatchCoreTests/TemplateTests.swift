@@ -1,3 +1,4 @@
+import CGoDispatchABI
 import Testing
 
 @testable import GoDispatchCore
@@ -85,6 +86,26 @@ struct TemplateResolutionTests {
         #expect(try resolve("{{user.id}}", in: c) == "s:alice")
         #expect(try resolve("{{user.perms}}", in: c) == #"j:["a","b"]"#)
         #expect(try resolve("{{connection.id}}", in: c).count == 17)  // "s:" and 15 hex digits
+    }
+
+    /// The arena fast path (`{{payload…}}` and `{{target}}` copied straight from the message) hands plugins
+    /// exactly what resolving then copying does.
+    @Test func valuesCopiedStraightIntoTheArenaEqualResolvedOnes() throws {
+        let c = try cargo(#"{"event":"e","target":"lobby","id":7,"payload":{"n":3,"t":"hi\n","o":{"k":[1,"two"]},"z":null}}"#)
+        let arena = ByteArena(chunkSize: 64)
+        for source in [
+            "{{payload}}", "{{payload.n}}", "{{payload.t}}", "{{payload.o}}", "{{payload.o.k}}", "{{payload.o.k.1}}",
+            "{{payload.z}}", "{{payload.missing}}", "{{target}}", "{{event}}", "{{user.id}}", "x{{target}}y",
+        ] {
+            let template = try Template.compile(string: source)
+            let direct = c.cValue(of: template, in: arena)
+            let resolved = c.evaluate(template).cValue(in: arena)
+            #expect(direct.kind == resolved.kind, "\(source)")
+            #expect(Array(direct.text.raw) == Array(resolved.text.raw), "\(source)")
+        }
+        let bare = try cargo(#"{"event":"e"}"#)
+        #expect(bare.cValue(of: try Template.compile(string: "{{payload}}"), in: arena).kind == Int32(GD_VALUE_NULL.rawValue))
+        #expect(bare.cValue(of: try Template.compile(string: "{{target}}"), in: arena).kind == Int32(GD_VALUE_NULL.rawValue))
     }
 
     @Test func embeddedValuesInterpolateAsText() throws {

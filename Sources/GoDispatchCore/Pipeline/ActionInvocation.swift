@@ -27,14 +27,12 @@ final class ActionInvocation {
         self.context = ActionContext(
             origin: run.cargo.origin, services: run.services, ref: run.cargo.origin == nil ? nil : run.cargo.message.idJSON,
             wait: wait)
-        params = .allocate(capacity: max(step.params.count, 1))
+        params = arena.allocate(gd_param.self, count: max(step.params.count, 1))
         for (index, param) in step.params.enumerated() {
-            let value = param.literal ?? run.cargo.evaluate(param.template).cValue(in: arena)
-            params[index] = gd_param(name: param.cName, value: value, flags: 0)
+            let value = param.literal ?? run.cargo.cValue(of: param.template, in: arena)
+            params.initializeElement(at: index, to: gd_param(name: param.cName, value: value, flags: 0))
         }
     }
-
-    deinit { params.deallocate() }
 
     /// The resolved params as JSON text (nil = missing), for observers.
     var describedParams: [(name: String, value: String?)] {

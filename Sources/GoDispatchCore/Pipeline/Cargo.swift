@@ -1,3 +1,5 @@
+import CGoDispatchABI
+
 /// What a pipeline's templates can read for one message: the envelope, the sender and earlier results.
 struct Cargo {
     let message: InboundMessage
@@ -58,6 +60,12 @@ struct Cargo {
 
     /// Follows object keys and array indexes from `range`.
     private static func navigate(_ reader: JSONReader, from range: Range<Int>, path: [String]) -> ResolvedValue {
+        guard let found = locate(reader, from: range, path: path) else { return .null }
+        return ResolvedValue.fromJSON(reader, found)
+    }
+
+    /// The range of the value at `path` from the value at `range`; nil where the path leads nowhere.
+    private static func locate(_ reader: JSONReader, from range: Range<Int>, path: [String]) -> Range<Int>? {
         var current = range
         for component in path {
             let start = current.lowerBound
@@ -65,18 +73,44 @@ struct Cargo {
             case UInt8(ascii: "{"):
                 var key = component
                 let found = key.withUTF8 { reader.member(ofObjectAt: start, key: UnsafeRawBufferPointer($0)) }
-                guard let found else { return .null }
+                guard let found else { return nil }
                 current = found
             case UInt8(ascii: "["):
                 guard let index = Int(component), let found = reader.element(ofArrayAt: start, position: index) else {
-                    return .null
+                    return nil
                 }
                 current = found
             default:
-                return .null
+                return nil
             }
         }
-        return ResolvedValue.fromJSON(reader, current)
+        return current
+    }
+
+    /// Resolves a compiled template straight into `arena` as a `gd_value`. `{{payload}}` (and any path
+    /// into it that names an object, array, number or boolean) and `{{target}}` are copied from the
+    /// message's bytes once, with no array in between; everything else goes through ``evaluate(_:)``.
+    func cValue(of template: Template, in arena: ByteArena) -> gd_value {
+        guard case .reference(let reference) = template else { return evaluate(template).cValue(in: arena) }
+        switch reference.root {
+        case .payload:
+            guard let range = message.payloadRange else { return ResolvedValue.null.cValue(in: arena) }
+            let direct: gd_value? = message.bytes.withUnsafeBytes { raw in
+                let reader = JSONReader(raw)
+                guard let found = Self.locate(reader, from: range, path: reference.path) else { return nil }
+                switch raw[found.lowerBound] {
+                case UInt8(ascii: "\""), UInt8(ascii: "n"): return nil  // strings are unescaped; null has no text
+                default:
+                    return gd_value(kind: Int32(GD_VALUE_JSON.rawValue), text: arena.copy(UnsafeRawBufferPointer(rebasing: raw[found])))
+                }
+            }
+            return direct ?? evaluate(template).cValue(in: arena)
+        case .target:
+            guard let target = message.target else { return ResolvedValue.null.cValue(in: arena) }
+            return gd_value(kind: Int32(GD_VALUE_STRING.rawValue), text: arena.copy(target))
+        default:
+            return evaluate(template).cValue(in: arena)
+        }
     }
 
     /// Resolves a compiled template to a value.

@@ -124,7 +124,8 @@ final class PipelineRun: @unchecked Sendable {
             PendingCompletions.shared.cancel(invocation.ticket)
             invocation.ticket = 0
         }
-        var message = error.len > 0 ? error.text : "failed with status \(status)"
+        // Spelled out only for a failure: a success allocates no text.
+        var message = status == GD_OK.rawValue || status == GD_PENDING.rawValue ? "" : error.len > 0 ? error.text : "failed with status \(status)"
         if status == GD_OK.rawValue, let wait = invocation.wait {
             (status, message) = awaitBroker(wait, of: invocation)
         }
