@@ -265,8 +265,7 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         }
         transport.scheduleExpiry(at: identity.expiresAt, leeway: leeway)
         let handler = WebSocketConnectionHandler(
-            connection: connection, transport: transport, router: engine.router, state: engine.state,
-            maxMessageBytes: settings.maxMessageBytes, logger: logger)
+            connection: connection, transport: transport, router: engine.router, maxMessageBytes: settings.maxMessageBytes)
         do {
             try channel.pipeline.syncOperations.addHandler(handler)
             metrics?.connectionAccepted()

@@ -72,7 +72,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     var channel: any Channel { wire.channel }
 
     /// The server's logger (kept once per loop, by the sweeper).
-    private var logger: Logger { sweeper.logger }
+    var logger: Logger { sweeper.logger }
 
     // MARK: The connection's executor (its event loop)
 
@@ -128,7 +128,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
         }
         if !pendingOwned {
             let queued = pending!
-            var own = Self.allocator.buffer(capacity: max(1024, 4 * (queued.readableBytes + frame.readableBytes)))
+            var own = batcher.gatheringBuffer(capacity: max(1024, 4 * (queued.readableBytes + frame.readableBytes)))
             own.writeImmutableBuffer(queued)
             pending = own
             pendingOwned = true
@@ -142,13 +142,15 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
 
     /// Writes what is queued, and flushes it.
     private func writePending() {
+        let owned = pendingOwned
         guard let bytes = takePending() else { return }
-        write(bytes)
+        write(bytes, gathered: owned)
     }
 
     /// Writes `bytes` and flushes: straight to the socket when nothing is waiting in NIO, then whatever
     /// the kernel did not take through NIO (which waits for the socket to be writable again).
-    private func write(_ bytes: ByteBuffer) {
+    /// A `gathered` buffer (one of the batcher's) goes back to the batcher once it is all written.
+    private func write(_ bytes: ByteBuffer, gathered: Bool = false) {
         // `.closed` comes from `channelInactive`, which NIO fires in the very call (on this loop) that
         // closes the descriptor: until then the descriptor is this connection's.
         guard let socket, writesInNIO == 0, lifecycle.state != .closed else {
@@ -157,7 +159,7 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
         }
         switch socket.send(bytes) {
         case .all:
-            return
+            if gathered { batcher.recycle(bytes) }
         case .partial(let sent):
             partialSends += 1
             writeThroughNIO(bytes.getSlice(at: bytes.readerIndex + sent, length: bytes.readableBytes - sent)!)

@@ -15,23 +15,19 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private let connection: Connection
     private let transport: ChannelTransport
     private let router: Router
-    private let state: any StateManager
-    private let logger: Logger
     private var parser: WebSocketFrameParser
     /// The client broke the protocol: its further bytes are ignored while the connection closes.
     private var failed = false
 
-    init(
-        connection: Connection, transport: ChannelTransport, router: Router, state: any StateManager,
-        maxMessageBytes: Int, logger: Logger
-    ) {
+    /// Kept small: an idle connection holds one. The state core is the router's, the logger the transport's.
+    init(connection: Connection, transport: ChannelTransport, router: Router, maxMessageBytes: Int) {
         self.connection = connection
         self.transport = transport
         self.router = router
-        self.state = state
         self.parser = WebSocketFrameParser(maxMessageBytes: maxMessageBytes)
-        self.logger = logger
     }
+
+    private var logger: Logger { transport.logger }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
@@ -74,7 +70,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         let status = transport.closeStatus ?? (1006, "connection lost")
         transport.metrics?.shared.disconnected(code: status.code)
         router.disconnected(connection, code: status.code, reason: status.reason)
-        state.disconnect(connection)
+        router.services.state.disconnect(connection)
         logger.info("connection closed", metadata: ["connection": "\(connection.id)", "user": "\(connection.user.id)"])
         context.fireChannelInactive()
     }
