@@ -72,6 +72,16 @@ clean:
 benchmarks: build
 	cd Benchmarks/ordo && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
+## benchmark-allocations: where one message's allocations come from: each distinct stack of the microbenchmark
+## ALLOCATIONS_OF (a regex over the names `make benchmarks` prints; default the publish through `_notify_room`),
+## with how many times per message it allocates.
+ALLOCATIONS_OF ?= publish pipeline, 1 member
+.PHONY: benchmark-allocations
+benchmark-allocations: build
+	cd Benchmarks/ordo && $(SWIFT) build -c release --product EngineBenchmarks
+	cd Benchmarks/ordo && ./.build/release/EngineBenchmarks --quiet true --filter '$(ALLOCATIONS_OF)' \
+		--allocation-stacks --allocation-stack-depth 12
+
 ## bench: release build, then the side-by-side run of ../shared/bench/run-all.sh with GoDispatch as a
 ## peer on Benchmarks/fanout.yaml; prints the table (also in $$BENCH_WORK/results/<time>/table.txt).
 ## Narrow it with the script's own variables, e.g. PEERS_ONLY="gorilla godispatch" SCENARIOS="A:pin".

@@ -16,29 +16,41 @@ struct LoopGroupedFanOut: FrameFanOut {
         // Loops are compared by identity (no retain of the loop per recipient). Off any loop (an API
         // thread, a test) nothing is "here" and every recipient goes through its group.
         let here = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
-        // Most servers run one or two loops: a short list beats a dictionary here.
-        var groups: [(loop: ObjectIdentifier, transports: [ChannelTransport])] = []
-        for connection in recipients {
-            guard let transport = connection.transport as? ChannelTransport else {
-                connection.transport.send(frame)
-                continue
+        withUnsafeTemporaryAllocation(of: Unmanaged<ChannelTransport>.self, capacity: recipients.count) { transports in
+            // First every recipient's transport, then the queueing: the loads of one pass do not wait
+            // for each other, so the processor overlaps their cache misses (with 100 recipients in a
+            // cold room, those misses were most of the fan-out's own time). `recipients` keeps every
+            // connection, and so its transport, alive until the end.
+            var count = 0
+            for connection in recipients {
+                guard let transport = connection.transport as? ChannelTransport else {
+                    connection.transport.send(frame)
+                    continue
+                }
+                transports[count] = .passUnretained(transport)
+                count += 1
             }
-            let loop = transport.loopID
-            if loop == here {
-                transport.enqueueOnLoop(encoded)
-            } else if let index = groups.firstIndex(where: { $0.loop == loop }) {
-                groups[index].transports.append(transport)
-            } else {
-                var transports: [ChannelTransport] = []
-                transports.reserveCapacity(recipients.count)
-                transports.append(transport)
-                groups.append((loop, transports))
+            // Most servers run one or two loops: a short list beats a dictionary here.
+            var groups: [(loop: ObjectIdentifier, transports: [ChannelTransport])] = []
+            for index in 0..<count {
+                let transport = transports[index].takeUnretainedValue()
+                let loop = transport.loopID
+                if loop == here {
+                    transport.enqueueOnLoop(encoded)
+                } else if let group = groups.firstIndex(where: { $0.loop == loop }) {
+                    groups[group].transports.append(transport)
+                } else {
+                    var others: [ChannelTransport] = []
+                    others.reserveCapacity(count - index)
+                    others.append(transport)
+                    groups.append((loop, others))
+                }
             }
-        }
-        for group in groups {
-            let transports = group.transports
-            transports[0].eventLoop.execute {
-                for transport in transports { transport.enqueueOnLoop(encoded) }
+            for group in groups {
+                let others = group.transports
+                others[0].eventLoop.execute {
+                    for transport in others { transport.enqueueOnLoop(encoded) }
+                }
             }
         }
     }
