@@ -118,7 +118,7 @@ public struct BackendCommands: Sendable {
         var refused = 0
         var full = 0
         for target in targets {
-            if !target.rooms.contains(room), target.rooms.count >= limit {
+            if !target.mayJoin(room, limit: limit) {
                 refused += 1
                 continue
             }

@@ -179,7 +179,7 @@ struct ActionContext {
         }
         let origin = try required("join")
         guard !origin.isClosed else { throw .notFound }
-        if !origin.rooms.contains(room), origin.rooms.count >= limits.maxRoomsPerConnection { throw .forbidden }
+        if !origin.mayJoin(room, limit: limits.maxRoomsPerConnection) { throw .forbidden }
         let options = services.joinOptions(for: room, cargo: cargo)
         if let shared = services.broker.history, let rule = services.here.historyRule(ofRoom: room) {
             return try joinShared(room, origin: origin, options: options, rule: rule, history: shared, since: since, sendsJoined: sendsJoined)
@@ -404,7 +404,7 @@ struct ActionContext {
             guard let origin else { throw .notFound }
             connection = origin
         }
-        return connection.rooms.contains(room)
+        return connection.isMember(of: room)
     }
 
     /// The origin connection, or a refusal naming the host function that needs one.

@@ -56,6 +56,14 @@ public final class Connection: Sendable {
     /// The rooms this connection is a member of.
     public var rooms: Set<String> { details.withLock { $0.rooms } }
 
+    /// Whether the connection is a member of `room` (no copy of the set is taken).
+    public func isMember(of room: String) -> Bool { details.withLock { $0.rooms.contains(room) } }
+
+    /// Whether the connection may join `room` within `limit` rooms: it already is a member, or has fewer.
+    public func mayJoin(_ room: String, limit: Int) -> Bool {
+        details.withLock { $0.rooms.contains(room) || $0.rooms.count < limit }
+    }
+
     func insertRoom(_ room: String) -> Bool { details.withLock { $0.rooms.insert(room).inserted } }
     func removeRoom(_ room: String) -> Bool { details.withLock { $0.rooms.remove(room) != nil } }
     func removeAllRooms() -> Set<String> { details.withLock { details in defer { details.rooms = [] }; return details.rooms } }

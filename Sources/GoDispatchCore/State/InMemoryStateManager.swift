@@ -73,7 +73,7 @@ public final class InMemoryStateManager: StateManager {
     public func join(_ connection: Connection, room name: String, options: RoomJoinOptions) -> RoomJoinResult {
         let (result, change) = roomsLock.withWriteLock { () -> (RoomJoinResult, RoomChange?) in
             guard !connection.isClosed else { return (.closed, nil) }
-            guard !connection.rooms.contains(name) else { return (.alreadyMember, nil) }
+            guard !connection.isMember(of: name) else { return (.alreadyMember, nil) }
             let room = rooms[name] ?? Room(name: name, rule: options.rule)
             // The cap counts connections, checked under the write lock so concurrent joins cannot overshoot.
             if let limit = room.rule?.maxMembers, room.members.count >= limit { return (.full, nil) }
