@@ -95,16 +95,18 @@ struct Cargo {
         switch reference.root {
         case .payload:
             guard let range = message.payloadRange else { return ResolvedValue.null.cValue(in: arena) }
-            let direct: gd_value? = message.bytes.withUnsafeBytes { raw in
+            return message.bytes.withUnsafeBytes { raw in
                 let reader = JSONReader(raw)
-                guard let found = Self.locate(reader, from: range, path: reference.path) else { return nil }
+                guard let found = Self.locate(reader, from: range, path: reference.path) else {
+                    return ResolvedValue.null.cValue(in: arena)
+                }
                 switch raw[found.lowerBound] {
-                case UInt8(ascii: "\""), UInt8(ascii: "n"): return nil  // strings are unescaped; null has no text
+                case UInt8(ascii: "\""), UInt8(ascii: "n"):  // strings are unescaped; null has no text
+                    return ResolvedValue.fromJSON(reader, found).cValue(in: arena)
                 default:
                     return gd_value(kind: Int32(GD_VALUE_JSON.rawValue), text: arena.copy(UnsafeRawBufferPointer(rebasing: raw[found])))
                 }
             }
-            return direct ?? evaluate(template).cValue(in: arena)
         case .target:
             guard let target = message.target else { return ResolvedValue.null.cValue(in: arena) }
             return gd_value(kind: Int32(GD_VALUE_STRING.rawValue), text: arena.copy(target))
