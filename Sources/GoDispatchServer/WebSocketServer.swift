@@ -236,25 +236,13 @@ public final class WebSocketServer: Service, @unchecked Sendable {
         guard let request = context.accepted, let identity = request.identity else {
             return channel.close()
         }
-        let wire = WireWriter()
-        let transport: ChannelTransport
-        do {
-            // Frames go straight to the socket — or, with TLS, straight to the TLS handler that encrypts them.
-            let socket: DirectSocket?
-            if let tlsHandler = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
-                try channel.pipeline.syncOperations.addHandler(wire, position: .after(tlsHandler))
-                socket = nil
-            } else {
-                try channel.pipeline.syncOperations.addHandler(wire, position: .first)
-                socket = DirectSocket(channel: channel)
-            }
-            transport = ChannelTransport(
-                wire: try channel.pipeline.syncOperations.context(handler: wire), socket: socket,
-                batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop],
-                metrics: loopMetrics?[channel.eventLoop])
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
+        // Frames go straight to the socket — or, with TLS, through the channel to the TLS handler that
+        // encrypts them.
+        let socket = tls == nil ? DirectSocket(channel: channel) : nil
+        let transport = ChannelTransport(
+            channel: channel, socket: socket,
+            batcher: batchers[channel.eventLoop], sweeper: sweepers[channel.eventLoop],
+            metrics: loopMetrics?[channel.eventLoop])
         let connection = engine.state.connect(
             id: request.connectionID, userID: identity.userID, permissions: identity.permissions, claims: identity.claims, transport: transport)
         if request.evictOldest > 0 {

@@ -21,7 +21,7 @@ public final class Connection: Sendable {
     /// The mutable details behind ``details``.
     private struct Details {
         var claims: [UInt8]?
-        var rooms: Set<String> = []
+        var rooms = RoomSet()
     }
 
     init(id: String, user: User, claims: [UInt8]? = nil, transport: any ConnectionTransport) {
@@ -54,7 +54,7 @@ public final class Connection: Sendable {
     public func replaceClaims(_ claims: [UInt8]?) { details.withLock { $0.claims = claims } }
 
     /// The rooms this connection is a member of.
-    public var rooms: Set<String> { details.withLock { $0.rooms } }
+    public var rooms: Set<String> { details.withLock { $0.rooms.names } }
 
     /// Whether the connection is a member of `room` (no copy of the set is taken).
     public func isMember(of room: String) -> Bool { details.withLock { $0.rooms.contains(room) } }
@@ -64,7 +64,7 @@ public final class Connection: Sendable {
         details.withLock { $0.rooms.contains(room) || $0.rooms.count < limit }
     }
 
-    func insertRoom(_ room: String) -> Bool { details.withLock { $0.rooms.insert(room).inserted } }
-    func removeRoom(_ room: String) -> Bool { details.withLock { $0.rooms.remove(room) != nil } }
-    func removeAllRooms() -> Set<String> { details.withLock { details in defer { details.rooms = [] }; return details.rooms } }
+    func insertRoom(_ room: String) -> Bool { details.withLock { $0.rooms.insert(room) } }
+    func removeRoom(_ room: String) -> Bool { details.withLock { $0.rooms.remove(room) } }
+    func removeAllRooms() -> [String] { details.withLock { details in defer { details.rooms = RoomSet() }; return details.rooms.list } }
 }

@@ -50,16 +50,15 @@ final class HandshakeGate: Sendable {
     var timedOut: Int { timedOutCount.load(ordering: .relaxed) }
 
     /// Lets a newly accepted `channel` start its handshake — its ticket starts the deadline and gives the
-    /// slot back when the channel closes — or returns nil when the gate is full (the caller closes it).
+    /// slot back when finished or let go (the caller's handshake handlers must be its only holders) — or
+    /// returns nil when the gate is full (the caller closes it).
     func admit(_ channel: any Channel) -> HandshakeTicket? {
         guard pendingCount.wrappingAdd(1, ordering: .relaxed).newValue <= limit else {
             pendingCount.wrappingSubtract(1, ordering: .relaxed)
             noteRefusal()
             return nil
         }
-        let ticket = HandshakeTicket(channel: channel, gate: self)
-        channel.closeFuture.whenComplete { _ in ticket.finish() }
-        return ticket
+        return HandshakeTicket(channel: channel, gate: self)
     }
 
     /// A ticket is finished: its slot is free again.

@@ -2,7 +2,11 @@ import NIOCore
 import Synchronization
 
 /// One socket's place in the handshake: a slot of the ``HandshakeGate`` and a deadline timer. ``finish()`` —
-/// at upgrade, or when the socket closes, whichever comes first — cancels the timer and frees the slot, once.
+/// at upgrade, or when the ticket is let go, whichever comes first — cancels the timer and frees the slot, once.
+///
+/// Only the handshake's own handlers hold the ticket. When the socket closes, NIO removes them from the
+/// pipeline and the ticket goes with them; once upgraded, they are removed and it goes too. So an upgraded
+/// connection keeps nothing of its handshake (no close callback, no timer, no ticket).
 final class HandshakeTicket: Sendable {
     private let gate: HandshakeGate
     private let deadline: Scheduled<Void>
@@ -23,4 +27,6 @@ final class HandshakeTicket: Sendable {
         deadline.cancel()
         gate.leave()
     }
+
+    deinit { finish() }
 }

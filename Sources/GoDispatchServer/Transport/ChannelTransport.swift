@@ -7,8 +7,8 @@ import NIOCore
 ///
 /// Frames arrive already encoded (``WireFrame``). Every frame a connection gets during one loop tick is
 /// gathered into one buffer — the fan-out's shared buffer itself when there is just one — and written
-/// once, through the ``WireWriter`` next to the socket, when the loop's ``FlushBatcher`` flushes at the
-/// end of the tick. The outbound buffer is bounded by the channel's write-buffer watermark: a client
+/// once, straight to the socket (or, with TLS or when the kernel pushes back, through the channel), when
+/// the loop's ``FlushBatcher`` flushes at the end of the tick. The outbound buffer is bounded by the channel's write-buffer watermark: a client
 /// too slow to drain it is disconnected with close code 1008 instead of growing memory.
 ///
 /// The close handshake and keepalive rules live in ``ConnectionLifecycle``; this class carries out the
@@ -26,8 +26,9 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     let metrics: LoopMetrics?
 
     // On the loop only.
-    /// Where encoded frames are written: the context of the channel's ``WireWriter``.
-    private let wire: ChannelHandlerContext
+    /// The channel: frames NIO writes enter its pipeline at the tail and pass only outbound handlers (TLS,
+    /// if any) — every GoDispatch handler is inbound-only.
+    let channel: any Channel
     /// The socket, when frames may be sent to it directly (no TLS, descriptor found): see ``DirectSocket``.
     private let socket: DirectSocket?
     /// Writes handed to NIO and not yet done: while there are any, later bytes go to NIO too, behind them.
@@ -51,25 +52,22 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     /// How long the peer may take to answer our close frame before the socket is closed anyway.
     static let closeHandshakeTimeout: TimeAmount = .seconds(5)
 
-    /// A transport writing through `wire`, the context of the channel's ``WireWriter``. On its loop.
+    /// A transport for `channel`, writing to `socket` directly when there is one. On the channel's loop.
     init(
-        wire: ChannelHandlerContext, socket: DirectSocket? = nil, batcher: FlushBatcher, sweeper: ConnectionSweeper,
+        channel: any Channel, socket: DirectSocket? = nil, batcher: FlushBatcher, sweeper: ConnectionSweeper,
         metrics: LoopMetrics? = nil
     ) {
-        wire.eventLoop.assertInEventLoop()
+        channel.eventLoop.assertInEventLoop()
         self.metrics = metrics
-        self.eventLoop = wire.eventLoop
-        self.loopID = ObjectIdentifier(wire.eventLoop)
-        self.wire = wire
+        self.eventLoop = channel.eventLoop
+        self.loopID = ObjectIdentifier(channel.eventLoop)
+        self.channel = channel
         self.socket = socket
         self.lifecycle = ConnectionLifecycle(now: .now())
         self.batcher = batcher
         self.sweeper = sweeper
         sweeper.add(self)
     }
-
-    /// The channel (kept by its pipeline, not here: an idle connection is a few words smaller).
-    var channel: any Channel { wire.channel }
 
     /// The server's logger (kept once per loop, by the sweeper).
     var logger: Logger { sweeper.logger }
@@ -172,13 +170,13 @@ final class ChannelTransport: ConnectionTransport, ConnectionExecutor, @unchecke
     /// them so that no later write overtakes them.
     private func writeThroughNIO(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
         guard socket != nil else {
-            wire.writeAndFlush(NIOAny(bytes), promise: promise)
+            channel.writeAndFlush(bytes, promise: promise)
             return
         }
         writesInNIO += 1
         let done = promise ?? eventLoop.makePromise(of: Void.self)
         done.futureResult.whenComplete { [self] _ in writesInNIO -= 1 }
-        wire.writeAndFlush(NIOAny(bytes), promise: done)
+        channel.writeAndFlush(bytes, promise: done)
     }
 
     /// What is queued, leaving nothing queued.

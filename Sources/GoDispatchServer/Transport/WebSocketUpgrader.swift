@@ -4,9 +4,9 @@ import NIOWebSocket
 
 /// The HTTP → WebSocket upgrade. The handshake (key, version 13, `Sec-WebSocket-Accept`, the gateway's
 /// decision through `shouldUpgrade`) is NIO's; the channel it leaves behind is ours: `install` adds
-/// GoDispatch's own handlers (``WireWriter``, ``WebSocketConnectionHandler`` with its
-/// ``WebSocketFrameParser``) instead of NIO's frame encoder, decoder and aggregator, so a connection
-/// carries two small handlers and no buffers while idle.
+/// GoDispatch's one handler (``WebSocketConnectionHandler`` with its ``WebSocketFrameParser``) instead of
+/// NIO's frame encoder, decoder and aggregator, so a connection carries one small handler and no buffers
+/// while idle; frames are written by its ``ChannelTransport``.
 final class WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
     let supportedProtocol = "websocket"
     let requiredUpgradeHeaders: [String] = []
