@@ -26,14 +26,14 @@ import Testing
         }
     }
 
-    @Test func goesFromOneToManyAndBack() {
+    @Test func goesFromOneToManyAndBackDown() {
         var rooms = RoomSet()
         let first = rooms.insert("a"), again = rooms.insert("a")
         #expect(first && !again)
         let second = rooms.insert("b")
         #expect(second && rooms.count == 2)
         let removedA = rooms.remove("a")
-        #expect(removedA && rooms.names == ["b"] && rooms.count == 1, "back to one, inline")
+        #expect(removedA && rooms.names == ["b"] && rooms.count == 1, "back to one")
         let removedAAgain = rooms.remove("a")
         #expect(!removedAAgain)
         let removedB = rooms.remove("b")

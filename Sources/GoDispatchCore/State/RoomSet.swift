@@ -1,5 +1,7 @@
 /// The rooms one connection is in. Most connections are in one room or none, so one name is kept inline
-/// (no allocation beyond the name's own); a `Set` is made only for a second room.
+/// (no allocation beyond the name's own); a `Set` is made only for a second room, and kept from then on
+/// (a connection that moves between rooms beside a room it stays in reuses it instead of making one per
+/// join).
 struct RoomSet: Sendable {
     private enum Storage: Sendable {
         case empty
@@ -60,7 +62,7 @@ struct RoomSet: Sendable {
         case .many(var names):
             storage = .empty
             let removed = names.remove(room) != nil
-            storage = names.count == 1 ? .one(names.first!) : .many(names)
+            storage = .many(names)
             return removed
         }
     }
