@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import GoDispatchClient
 import GoDispatchCore
+@testable import GoDispatchServer
 import GoDispatchTestSupport
 import NIOCore
 import NIOWebSocket
@@ -200,6 +201,26 @@ struct ServerTests {
         // The responsive client answers the pings and stays.
         try await responsive.send(#"{"event":"echo","payload":"still here"}"#)
         #expect(await responsive.nextJSON()?["payload"] == .string("still here"))
+        await h.stop()
+    }
+
+    @Test func aSweepReachesEveryConnectionWhenTheyAreMoreThanOneSlice() async throws {
+        // A sweep goes through a loop's connections a slice at a time. A slice's worth of clients that
+        // answer pings come first; the silent ones after them are only seen if the later slices run.
+        let h = try await ServerHarness(serverExtra: ", ping_interval: 300ms, idle_timeout: 2s", threads: 1)
+        var responsive: [TestClient] = []
+        for index in 0..<ConnectionSweeper.sliceSize { responsive.append(try await h.connect("awake\(index)")) }
+        var silent: [TestClient] = []
+        for index in 0..<50 {
+            let client = try await h.connect("asleep\(index)")
+            try await client.client.pauseReading()
+            silent.append(client)
+        }
+        let state = h.server.engine.state
+        try await eventually(timeout: .seconds(60)) { (0..<50).allSatisfy { state.user(id: "asleep\($0)") == nil } }
+        #expect(state.connectionCount == ConnectionSweeper.sliceSize, "the clients that answer pings stay")
+        try await responsive.last!.send(#"{"event":"echo","payload":"still here"}"#)
+        #expect(await responsive.last!.nextJSON()?["payload"] == .string("still here"))
         await h.stop()
     }
 
