@@ -8,8 +8,9 @@ import NIOCore
 /// Frames arrive already encoded (``WireFrame``). Every frame a connection gets during one loop tick is
 /// gathered into one buffer — the fan-out's shared buffer itself when there is just one — and written
 /// once, straight to the socket (or, with TLS or when the kernel pushes back, through the channel), when
-/// the loop's ``FlushBatcher`` flushes at the end of the tick. The outbound buffer is bounded by the channel's write-buffer watermark: a client
-/// too slow to drain it is disconnected with close code 1008 instead of growing memory.
+/// the loop's ``FlushBatcher`` flushes at the end of the tick. The outbound buffer is bounded by the
+/// channel's write-buffer watermark: a client too slow to drain it is disconnected with close code 1008
+/// instead of growing memory.
 ///
 /// The close handshake and keepalive rules live in ``ConnectionLifecycle``; this class carries out the
 /// actions it returns. Everything that changes is touched only on the channel's event loop (asserted in
