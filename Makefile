@@ -3,7 +3,7 @@ SWIFT ?= swift
 DIST  := dist
 BUNDLED_PLUGINS := GoDispatchMessaging GoDispatchRooms GoDispatchPermissions GoDispatchWebhook GoDispatchPresence GoDispatchHistory
 
-.PHONY: build run demo install dist test test-python clean examples benchmarks bench bench-history bench-api bench-cluster fuzz test-tsan soak
+.PHONY: build run demo install dist test test-python clean examples benchmarks bench bench-rotate bench-history bench-api bench-cluster fuzz test-tsan soak
 
 ## build: release build; assembles dist/bin/godispatch (and the load drivers, dist/bin/godispatch-soak,
 ## dist/bin/godispatch-bench-api and dist/bin/godispatch-bench-cluster) and dist/plugins/*.so
@@ -91,6 +91,12 @@ bench: build
 	@test -x $(BENCH_DIR)/run-all.sh || { echo "make bench: $(BENCH_DIR)/run-all.sh not found; set BENCH_DIR=/path/to/shared/bench" >&2; exit 1; }
 	EXTRA_PEERS='godispatch|$(BENCH_PORT)|exec $(CURDIR)/$(DIST)/bin/godispatch serve --config $(CURDIR)/Benchmarks/fanout.yaml --port $$PORT --log-level warning' \
 	QUIET_WAIT=$${QUIET_WAIT:-60} $(BENCH_DIR)/run-all.sh
+
+## bench-rotate: one scenario of the harness (SCENARIO, default B) run ROUNDS times (default 5), rotating PEERS
+## (default godispatch gorilla node-ws c-limit-cork), with the host's steal time read around each run; prints
+## the medians of the runs without steal (scripts/bench-rotate.sh; the harness must have been built once)
+bench-rotate: build
+	BENCH_DIR=$(BENCH_DIR) scripts/bench-rotate.sh
 
 ## test-tsan: build the tests with ThreadSanitizer (into .build-tsan, apart from `make test`'s .build) and run
 ## the concurrency-heavy suites (state stress, pipeline and ABI async completion, hot reload, servers end to end);
