@@ -94,7 +94,7 @@ bench: build
 
 ## bench-rotate: one scenario of the harness (SCENARIO, default B) run ROUNDS times (default 5), rotating PEERS
 ## (default godispatch gorilla node-ws c-limit-cork), with the host's steal time read around each run; prints
-## the medians of the runs without steal (scripts/bench-rotate.sh; the harness must have been built once)
+## the medians of the runs with under 1% steal (scripts/bench-rotate.sh; the harness must have been built once)
 bench-rotate: build
 	BENCH_DIR=$(BENCH_DIR) scripts/bench-rotate.sh
 
