@@ -31,9 +31,7 @@ struct DirectWriteTests {
         let publisher = try await h.connect("pub")
         let state = h.server.engine.state
         for round in 0..<20 {
-            let old = try await h.connect("old\(round)")
-            try await old.send(#"{"event":"room.join","target":"r\#(round)"}"#)
-            #expect(await old.nextJSON()?["event"] == .string("joined"))
+            let old = try await h.connectJoined(["old\(round)"], room: "r\(round)")[0]
             // Publishes race the socket's close; the next connection likely gets the same descriptor.
             try await publisher.send(#"{"event":"fanout","target":"r\#(round)","payload":"before"}"#)
             await old.client.disconnect()
@@ -50,12 +48,8 @@ struct DirectWriteTests {
 
     @Test func framesStayInOrderWhenTheKernelStopsTakingThemAndAfter() async throws {
         let h = try await ServerHarness(serverExtra: ", max_outbound_bytes: 268435456")
-        let publisher = try await h.connect("pub")
-        let reader = try await h.connect("reader")
-        for client in [publisher, reader] {
-            try await client.send(#"{"event":"room.join","target":"firehose"}"#)
-            #expect(await client.nextJSON()?["event"] == .string("joined"))
-        }
+        let clients = try await h.connectJoined(["pub", "reader"], room: "firehose")
+        let (publisher, reader) = (clients[0], clients[1])
         let transport = try Self.transport(of: "reader", in: h)
         let partialSends = { try await transport.eventLoop.submit { transport.partialSends }.get() }
         try await reader.client.pauseReading()

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOWebSocket
+import Testing
 
 /// A real server on 127.0.0.1 (port 0) with the real bundled plugins, and helpers to sign tokens and
 /// connect real WebSocket clients.
@@ -91,6 +92,19 @@ final class ServerHarness: Sendable {
     /// Connects as `user` with permissions.
     func connect(_ user: String, perms: [String] = []) async throws -> TestClient {
         try await connect(token: try await Self.token(sub: user, perms: perms))
+    }
+
+    /// Connects each of `users` and joins it to `room` (through the chat events' `room.join`), expecting
+    /// `joined` for each.
+    func connectJoined(_ users: [String], room: String) async throws -> [TestClient] {
+        var clients: [TestClient] = []
+        for user in users {
+            let client = try await connect(user)
+            try await client.send(#"{"event":"room.join","target":"\#(room)"}"#)
+            #expect(await client.nextJSON()?["event"] == .string("joined"), "\(user) joined \(room)")
+            clients.append(client)
+        }
+        return clients
     }
 
     /// Connects with a token and extra headers.

@@ -165,12 +165,8 @@ struct ServerTests {
 
     @Test func aClientTooSlowToReadIsDisconnected() async throws {
         let h = try await ServerHarness(serverExtra: ", max_outbound_bytes: 16384")
-        let publisher = try await h.connect("pub")
-        let slow = try await h.connect("slow")
-        for client in [publisher, slow] {
-            try await client.send(#"{"event":"room.join","target":"firehose"}"#)
-            #expect(await client.nextJSON()?["event"] == .string("joined"))
-        }
+        let clients = try await h.connectJoined(["pub", "slow"], room: "firehose")
+        let (publisher, slow) = (clients[0], clients[1])
         try await slow.client.pauseReading()
         let text = String(repeating: "x", count: 900)
         let state = h.server.engine.state

@@ -125,7 +125,10 @@ final class PipelineRun: @unchecked Sendable {
             invocation.ticket = 0
         }
         // Spelled out only for a failure: a success allocates no text.
-        var message = status == GD_OK.rawValue || status == GD_PENDING.rawValue ? "" : error.len > 0 ? error.text : "failed with status \(status)"
+        var message = ""
+        if status != GD_OK.rawValue, status != GD_PENDING.rawValue {
+            message = error.len > 0 ? error.text : "failed with status \(status)"
+        }
         if status == GD_OK.rawValue, let wait = invocation.wait {
             (status, message) = awaitBroker(wait, of: invocation)
         }

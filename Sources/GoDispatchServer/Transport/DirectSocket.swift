@@ -12,14 +12,15 @@ import NIOCore
 /// only while NIO holds none of the connection's bytes (so the order on the wire is kept), only on the
 /// channel's event loop, and only until the channel has gone inactive: NIO closes the descriptor on that
 /// same loop, in the same call that fires `channelInactive` (which closes the transport's lifecycle), so
-/// the descriptor cannot have been closed, let alone reused, while the transport is not closed. Whatever the kernel does not take at once is handed to NIO,
-/// which then owns backpressure, `EPOLLOUT` and errors as before.
+/// the descriptor cannot have been closed, let alone reused, while the transport is not closed. Whatever
+/// the kernel does not take at once is handed to NIO, which then owns backpressure, `EPOLLOUT` and errors
+/// as before.
 ///
 /// NIO does not publish a socket channel's descriptor, so it is read by reflection from the channel's
 /// `socket` and checked: the descriptor's own local and peer addresses must be the channel's. If NIO's
 /// layout changes, or the check fails, there is no descriptor and every write goes through NIO
-/// (`ServerTests` asserts the direct path is in use, so such a change shows in the tests, not only in the
-/// benchmarks). Never used with TLS, whose bytes must go through the TLS handler.
+/// (`DirectWriteTests` asserts the direct path is in use, so such a change shows in the tests, not only in
+/// the benchmarks). Never used with TLS, whose bytes must go through the TLS handler.
 struct DirectSocket {
     /// The socket's file descriptor; owned (and closed) by NIO.
     let descriptor: CInt
